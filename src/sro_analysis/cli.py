@@ -1,0 +1,189 @@
+"""Command line: ``sro-analysis fetch | clean | publish | report | bench``.
+
+Every command prints what it did and exits non-zero with a plain message (no traceback) on
+bad input. Run ``sro-analysis COMMAND --help`` for the options of each.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from sro_analysis import __version__
+
+#: Where a Dataset goes by default, per source (record-level: never published as is).
+DEFAULT_DATASET_DIR = Path("data/interim")
+
+
+class UserError(click.ClickException):
+    """An error the user can fix; shown as one message, exit code 1."""
+
+
+def _fail(exc: BaseException) -> None:
+    raise UserError(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="sro-analysis")
+def main() -> None:
+    """Audit police work in schools: clean records, compute alternatives-to-arrest and
+    de-escalation rates per school and officer, publish privacy-safe data and HTML reports.
+
+    \b
+    Typical run on the embedded demo data:
+      sro-analysis clean --source synthetic --out data/interim/synthetic
+      sro-analysis report --dataset data/interim/synthetic --out reports/synthetic
+      sro-analysis publish --dataset data/interim/synthetic --out data/processed/synthetic
+    """
+
+
+@main.command()
+@click.option("--source", "source", type=click.Choice(["synthetic", "chicago", "mapped"]), default="synthetic",
+              show_default=True, help="Adapter family: the embedded synthetic release, the Chicago public "
+              "records, or 'mapped' for another jurisdiction's files described by --mapping.")
+@click.option("--raw", "raw_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of raw files (searched recursively; files are recognised by their header). "
+              "Default for synthetic: data/raw/synthetic (generated when missing).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="Folder to write the Dataset to (tables/*.parquet, ledger.parquet, provenance.json).")
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="YAML mapping describing another jurisdiction's files (with --source mapped).")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="SRO roster CSV (officer x school x start/end date x role); see docs/roster-format.md.")
+@click.option("--seed", type=int, default=20181, show_default=True, help="Seed of the synthetic generator.")
+@click.option("--quiet", is_flag=True, help="No progress display.")
+def clean(source, raw_dir, out_dir, mapping, roster, seed, quiet):
+    """Turn raw records into a validated Dataset; every raw row is kept, merged or rejected."""
+    from rich.console import Console
+
+    from sro_analysis import clean as clean_mod
+    from sro_analysis.ledger import summarise
+    from sro_analysis.sources import RawFileError
+
+    console = Console(stderr=True)
+    try:
+        adapters = None
+        if source == "synthetic":
+            from sro_analysis import synthetic
+
+            raw_dir = raw_dir or Path("data/raw/synthetic")
+            if not raw_dir.exists() or not any(raw_dir.iterdir()):
+                console.print(f"generating the synthetic release into {raw_dir} (seed {seed})")
+                synthetic.write_release(raw_dir, seed=seed)
+        elif source == "mapped":
+            if mapping is None:
+                raise UserError("--source mapped needs --mapping FILE.yaml")
+            from sro_analysis.sources.mapped import adapters_from_mapping
+
+            adapters = adapters_from_mapping(mapping)
+        if raw_dir is None:
+            raise UserError(f"--source {source} needs --raw DIR (the folder holding the files)")
+        if not raw_dir.exists():
+            raise UserError(f"raw folder {raw_dir} does not exist")
+        ds = clean_mod.clean(source, raw_dir, adapters=adapters, roster=roster, progress=not quiet,
+                             parameters={"seed": seed} if source == "synthetic" else {})
+        ds.save(out_dir)
+    except (ValueError, KeyError, FileNotFoundError, RawFileError) as exc:
+        _fail(exc)
+    _print_clean_summary(console, ds, summarise(ds.ledger), out_dir)
+
+
+def _print_clean_summary(console, ds, summary, out_dir) -> None:
+    from rich.table import Table
+
+    t = Table(title="rows per raw file", show_lines=False)
+    for col in ("file", "rows in", "kept", "merged", "rejected", "rejected by reason"):
+        t.add_column(col, justify="right" if col not in ("file", "rejected by reason") else "left")
+    for r in summary.itertuples(index=False):
+        t.add_row(r.source_file, f"{r.rows:,}", f"{r.kept:,}", f"{r.merged:,}", f"{r.rejected:,}", r.rejected_by_reason)
+    console.print(t)
+    ignored = ds.provenance.get("ignored_files", [])
+    if ignored:
+        console.print(f"[yellow]{len(ignored)} file(s) ignored:[/yellow]")
+        for item in ignored:
+            console.print(f"  {item['path']}: {item['reason']}")
+    unmapped = ds.unmapped_labels()
+    if len(unmapped):
+        console.print(f"[yellow]{len(unmapped)} unmapped label(s) (rows rejected, see the ledger):[/yellow]")
+        for r in unmapped.head(20).itertuples(index=False):
+            console.print(f"  {r.source_file} column {r.column!r}: {r.value!r} x{r.rows}")
+    console.print(repr(ds))
+    click.echo(f"Dataset written to {out_dir}")
+
+
+@main.command()
+@click.argument("catalog", type=click.Choice(["chicago"]), default="chicago")
+@click.option("--cache", "cache_dir", type=click.Path(path_type=Path), default=None,
+              help="Cache folder (default $SRO_ANALYSIS_CACHE or ~/.cache/sro-analysis/chicago).")
+@click.option("--mirror", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Take the files from a local folder laid out like the catalogue (e.g. ../shared/data).")
+@click.option("--force", is_flag=True, help="Download again even when a verified copy is cached.")
+@click.option("--quiet", is_flag=True, help="No progress display.")
+def fetch(catalog, cache_dir, mirror, force, quiet):
+    """Download the public Chicago originals into a cache, with checksums and resumable progress."""
+    from sro_analysis import fetch as fetch_mod
+
+    try:
+        report = fetch_mod.fetch(catalog, cache_dir=cache_dir, mirror=mirror, progress=not quiet, force=force)
+    except fetch_mod.FetchError as exc:
+        _fail(exc)
+    click.echo(report.summary())
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--dataset", "dataset_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="A Dataset folder written by `sro-analysis clean`.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="Release folder, e.g. data/processed/chicago.")
+@click.option("--tier", type=click.Choice(["public", "restricted"]), default="public", show_default=True,
+              help="public: suppressed aggregates only. restricted: record level, for the agency or an approved researcher.")
+@click.option("--officer-identity", type=click.Choice(["hashed", "names"]), default="hashed", show_default=True,
+              help="How officers are identified in per-officer tables: stable salted hashes, or names (opt-in).")
+@click.option("--min-n", type=int, default=10, show_default=True, help="Minimum denominator / small-cell threshold (never below 5).")
+def publish(dataset_dir, out_dir, tier, officer_identity, min_n):
+    """Write a documented, validated, privacy-safe data package (CSV + Parquet + datapackage.json)."""
+    from sro_analysis import publish as publish_mod
+
+    try:
+        release = publish_mod.publish(dataset_dir, out_dir, tier=tier, officer_identity=officer_identity, min_n=min_n)
+    except (ValueError, KeyError, FileNotFoundError) as exc:
+        _fail(exc)
+    click.echo(release.summary())
+
+
+@main.command()
+@click.option("--dataset", "dataset_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="A Dataset folder written by `sro-analysis clean`.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Report site folder, e.g. reports/chicago.")
+@click.option("--name", default=None, help="Title of the report set (default: the dataset's source).")
+@click.option("--min-n", type=int, default=10, show_default=True, help="Suppression threshold passed to every notebook.")
+@click.option("--quiet", is_flag=True, help="No progress display.")
+def report(dataset_dir, out_dir, name, min_n, quiet):
+    """Execute every notebook on a Dataset and render an HTML report site with an index."""
+    from sro_analysis import reports
+
+    try:
+        site = reports.render_reports(dataset_dir, out_dir, title=name, parameters={"min_n": min_n}, progress=not quiet)
+    except reports.ReportError as exc:
+        _fail(exc)
+    click.echo(f"{len(site.pages)} report(s) written; open {site.index}")
+
+
+@main.command()
+@click.option("--sizes", default="1e4,1e5,1e6", show_default=True, help="Comma-separated raw row counts (1e7 takes minutes).")
+@click.option("--out", "out_csv", type=click.Path(path_type=Path), default=Path("benchmarks/results.csv"), show_default=True)
+@click.option("--work", "work_dir", type=click.Path(path_type=Path), default=None, help="Scratch folder (default: a temp folder).")
+def bench(sizes, out_csv, work_dir):
+    """Measure clean / link / metrics speed and memory against in-run floors (pyarrow parse, groupby)."""
+    from sro_analysis import bench as bench_mod
+
+    table = bench_mod.run(sizes=[int(float(s)) for s in sizes.split(",")], out_csv=out_csv, work_dir=work_dir)
+    click.echo(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,163 @@
+"""The cleaned Dataset: canonical tables + ledger + provenance, saved as Parquet.
+
+Layout of a saved Dataset folder::
+
+    DIR/tables/<table>.parquet   one file per canonical table (all registry tables, maybe empty)
+    DIR/ledger.parquet           row accounting (one row per raw data row)
+    DIR/provenance.json          inputs (path, bytes, sha256), package version, parameters
+    DIR/audits/<name>.parquet    audit tables: link quality, unlinked records, review queues
+
+Example:
+    >>> import sro_analysis as sro
+    >>> ds = sro.Dataset.empty(source="example")
+    >>> ds.incidents.shape[0]
+    0
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow
+import pyarrow.parquet as parquet
+
+from sro_analysis import __version__
+from sro_analysis.atomic import atomic_directory, write_text_atomic
+from sro_analysis.ledger import summarise, unmapped_labels
+from sro_analysis.schema.models import conform, empty_frame, validate
+from sro_analysis.schema.registry import CANONICAL_TABLES, table
+
+
+def file_fingerprint(path: str | os.PathLike, relative_to: str | os.PathLike | None = None) -> dict:
+    """``{"path", "bytes", "sha256"}`` of one input file (path relative to ``relative_to``)."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    rel = path.relative_to(relative_to).as_posix() if relative_to else path.name
+    return {"path": rel, "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write a frame to Parquet with no wall-clock metadata, so equal frames give equal bytes."""
+    arrow_table = pyarrow.Table.from_pandas(frame, preserve_index=False)
+    parquet.write_table(arrow_table, path, compression="zstd", write_statistics=False)
+
+
+@dataclass
+class Dataset:
+    """Canonical tables, their ledger and provenance: what every later stage reads.
+
+    Tables are reachable as ``ds.tables["incidents"]`` or ``ds.incidents``.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    ledger: pd.DataFrame
+    provenance: dict = field(default_factory=dict)
+    audits: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, **provenance) -> "Dataset":
+        """A Dataset with every canonical table present and empty."""
+        return cls({name: empty_frame(name) for name in CANONICAL_TABLES}, empty_frame("ledger"),
+                   {"package_version": __version__, **provenance})
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(f"Dataset has no table or attribute {name!r}; tables: {', '.join(tables)}")
+
+    # -- checks --------------------------------------------------------------------------------
+    def validate(self) -> "Dataset":
+        """Validate every table against the registry and the cross-table rules; returns self."""
+        from sro_analysis.schema.rules import check_dataset
+
+        for name in CANONICAL_TABLES:
+            validate(self.tables[name], name)
+        validate(self.ledger, "ledger")
+        check_dataset(self)
+        return self
+
+    def ledger_summary(self) -> pd.DataFrame:
+        """Per raw file: rows, kept, merged, rejected (with reasons)."""
+        return summarise(self.ledger)
+
+    def unmapped_labels(self) -> pd.DataFrame:
+        """Labels no mapping knew: file, column, value, rows."""
+        return unmapped_labels(self.ledger)
+
+    # -- persistence ---------------------------------------------------------------------------
+    def save(self, out_dir: str | os.PathLike) -> Path:
+        """Write the Dataset to ``out_dir`` atomically (all or nothing)."""
+        out_dir = Path(out_dir)
+        with atomic_directory(out_dir) as tmp:
+            (tmp / "tables").mkdir()
+            for name in CANONICAL_TABLES:
+                frame = conform(self.tables.get(name, empty_frame(name)), name)
+                write_parquet(frame, tmp / "tables" / f"{name}.parquet")
+            write_parquet(conform(self.ledger, "ledger"), tmp / "ledger.parquet")
+            if self.audits:
+                (tmp / "audits").mkdir()
+                for name, frame in sorted(self.audits.items()):
+                    write_parquet(frame.reset_index(drop=True), tmp / "audits" / f"{name}.parquet")
+            write_text_atomic(tmp / "provenance.json",
+                              json.dumps(self.provenance, indent=2, sort_keys=True, default=str) + "\n")
+        return out_dir
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Dataset":
+        """Load a Dataset saved by :meth:`save` (or ``sro-analysis clean --out``)."""
+        path = Path(path)
+        if not (path / "provenance.json").exists():
+            raise FileNotFoundError(
+                f"{path} is not a saved Dataset (no provenance.json); create one with "
+                f"`sro-analysis clean --source synthetic --out {path}`")
+        tables = {}
+        for name in CANONICAL_TABLES:
+            file = path / "tables" / f"{name}.parquet"
+            tables[name] = conform(pd.read_parquet(file), name) if file.exists() else empty_frame(name)
+        ledger = conform(pd.read_parquet(path / "ledger.parquet"), "ledger")
+        provenance = json.loads((path / "provenance.json").read_text(encoding="utf-8"))
+        audits = {f.stem: pd.read_parquet(f) for f in sorted((path / "audits").glob("*.parquet"))}
+        return cls(tables, ledger, provenance, audits)
+
+    # -- display -------------------------------------------------------------------------------
+    def _counts(self) -> list[tuple[str, int]]:
+        return [(name, len(self.tables[name])) for name in CANONICAL_TABLES if name in self.tables]
+
+    def __repr__(self) -> str:
+        lines = [f"Dataset(source={self.provenance.get('source', '?')!r}, "
+                 f"version={self.provenance.get('package_version', '?')})"]
+        lines += [f"  {name:<20} {n:>9,} rows" for name, n in self._counts()]
+        status = self.ledger["status"].value_counts()
+        lines.append(f"  ledger: {len(self.ledger):,} raw rows = " + " + ".join(
+            f"{int(status.get(s, 0)):,} {s}" for s in ("kept", "merged", "rejected")))
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><td>{name}</td><td style='text-align:right'>{n:,}</td></tr>"
+                       for name, n in self._counts())
+        status = self.ledger["status"].value_counts()
+        led = ", ".join(f"{int(status.get(s, 0)):,} {s}" for s in ("kept", "merged", "rejected"))
+        return (f"<b>Dataset</b> source={self.provenance.get('source', '?')}, "
+                f"sro-analysis {self.provenance.get('package_version', '?')}<br>"
+                f"<table><tr><th>table</th><th>rows</th></tr>{rows}</table>"
+                f"ledger: {len(self.ledger):,} raw rows ({led})")
+
+
+def load_dataset(path: str | os.PathLike) -> Dataset:
+    """Load a saved Dataset in one call: ``sro.load_dataset("data/interim/demo")``."""
+    return Dataset.load(path)
+
+
+def describe_table(name: str) -> str:
+    """One line per field of a registered table, for quick orientation in a notebook."""
+    t = table(name)
+    return "\n".join(f"{f.name:<28} {f.dtype:<10} {f.sensitivity:<10} {f.description}" for f in t.fields)

@@ -1,0 +1,485 @@
+"""The one field registry: every canonical, aggregate and published table, described once.
+
+pandera models (:mod:`sro_analysis.schema.models`), the Markdown codebook
+(:mod:`sro_analysis.schema.codebook`) and the Frictionless table schemas
+(:mod:`sro_analysis.schema.frictionless`) are all generated from :data:`TABLES`.
+A field is described here and nowhere else.
+
+Types follow SPEC §2: ``str``, ``int``, ``float``, ``bool``, ``date``, ``datetime``
+(naive, America/Chicago wall time), ``enum`` and ``list[enum]`` (stored as the allowed values,
+sorted, joined by ``;`` so the same column survives CSV and Parquet).
+
+Sensitivity classes decide where a field may appear (SPEC §3.5):
+
+* ``public``: may appear in the public release and reports (after suppression where counts).
+* ``restricted``: record-level or identifying; only in the restricted tier.
+* ``never``: never leaves the package, in any tier (salted keys, internal ids).
+
+Example:
+    >>> from sro_analysis.schema.registry import table
+    >>> table("outcomes").primary_key
+    ('outcome_id',)
+    >>> table("outcomes").field("taken_into_custody").enum
+    ('yes', 'no', 'unknown')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field as dc_field
+from typing import Literal
+
+DType = Literal["str", "int", "float", "bool", "date", "datetime", "enum", "list[enum]"]
+Sensitivity = Literal["public", "restricted", "never"]
+
+#: Separator for ``list[enum]`` values (sorted, de-duplicated).
+LIST_SEPARATOR = ";"
+
+YES_NO_UNKNOWN = ("yes", "no", "unknown")
+SCHOOL_YEAR_PATTERN = r"^\d{4}-\d{2}$"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of one table: its meaning, type, allowed values and who may see it."""
+
+    name: str
+    dtype: DType
+    description: str
+    required: bool = True
+    enum: tuple[str, ...] | None = None
+    sensitivity: Sensitivity = "public"
+    pattern: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    references: str | None = None  # "table.field" for a foreign key
+    source: str | None = None  # SPEC / legal source of the definition
+
+    def __post_init__(self) -> None:
+        if self.dtype in ("enum", "list[enum]") and not self.enum:
+            raise ValueError(f"field {self.name!r} is {self.dtype} but lists no allowed values")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of the canonical model (or an aggregate / published table)."""
+
+    name: str
+    description: str
+    fields: tuple[Field, ...]
+    primary_key: tuple[str, ...]
+    grain: str
+    kind: Literal["record", "aggregate", "reference", "audit"] = "record"
+    unique_together: tuple[tuple[str, ...], ...] = dc_field(default_factory=tuple)
+
+    @property
+    def columns(self) -> list[str]:
+        """Column names in their canonical order."""
+        return [f.name for f in self.fields]
+
+    def field(self, name: str) -> Field:
+        """Return the field called ``name`` (KeyError naming the table when absent)."""
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(f"table {self.name!r} has no field {name!r}")
+
+    @property
+    def foreign_keys(self) -> list[tuple[str, str, str]]:
+        """``(field, referenced_table, referenced_field)`` for every foreign key."""
+        out = []
+        for f in self.fields:
+            if f.references:
+                ref_table, ref_field = f.references.split(".")
+                out.append((f.name, ref_table, ref_field))
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared vocabularies (SPEC §2). Enums may be extended where real records need it; say why.
+
+RACE_ETHNICITY = (
+    "hispanic_latino", "american_indian_alaska_native", "asian", "black",
+    "native_hawaiian_pacific_islander", "white", "two_or_more", "unknown",
+)
+SEX = ("female", "male", "nonbinary", "unknown")
+GENDER = ("male", "female", "other", "unknown")
+# CPD roster categories mapped onto the CRDC 7 + unknown, so officer and subject race share codes.
+OFFICER_RACE = RACE_ETHNICITY
+OUTCOME_CANONICAL = (
+    "custodial_arrest", "station_adjustment", "diversion_referral", "citation_summons",
+    "school_discipline_restorative", "warning_no_action", "other_unknown",
+)
+DIVERSION_TIMING = ("pre_arrest", "post_arrest", "not_applicable", "unknown")
+STATION_ADJUSTMENT_TYPE = ("informal", "formal", "peer_jury", "not_applicable", "unknown")
+LOCATION_TYPE = (
+    "school_building", "school_grounds", "school_transport", "school_event_offsite",
+    "near_school_offsite", "other", "unknown",
+)
+SCHOOL_MATCH_METHOD = ("source_id", "address", "polygon", "distance", "manual", "none")
+SOURCE_SYSTEM = ("cpd_clear", "cpd_arrests", "cpd_trr", "cps_incident", "crdc", "synthetic", "other")
+OUTCOME_VOCAB = ("cpd", "cps", "nibrs", "crdc", "synthetic", "other")
+SUBJECT_RESISTANCE = (
+    "cooperative", "passive_resister", "active_resister", "assailant_assault",
+    "assailant_battery", "assailant_deadly_force", "unknown",
+)
+FORCE_LEVEL = ("none", "level_1", "level_2", "level_3", "unknown")
+FORCE_OPTIONS = (
+    "member_presence", "verbal_direction", "escort_or_control_hold", "handcuffing", "takedown",
+    "open_hand_strike", "closed_hand_strike", "kick", "baton", "oc_spray", "taser_display",
+    "taser_discharge", "firearm_pointed", "firearm_discharge", "other",
+)
+DEESCALATION_TACTICS = (
+    "continual_communication", "tactical_positioning", "time_as_tactic", "additional_resources",
+    "crisis_intervention_officer", "zone_of_safety", "other",
+)
+UNIT_TYPE = ("school", "officer", "district", "city", "group")
+GROUP_TYPE = ("all", "race_ethnicity", "sex", "disability", "age_band", "officer_scope")
+MEASURES = (
+    "ata", "ata_strict", "fpa", "crdc_ata", "custodial_arrest", "force_per_contact",
+    "deescalation_documented",
+)
+
+
+def _f(name: str, dtype: DType, description: str, **kw) -> Field:
+    return Field(name=name, dtype=dtype, description=description, **kw)
+
+
+def _yn(name: str, description: str, **kw) -> Field:
+    return _f(name, "enum", description, enum=YES_NO_UNKNOWN, **kw)
+
+
+_school_year = dict(pattern=SCHOOL_YEAR_PATTERN)
+
+# ---------------------------------------------------------------------------------------------
+
+SCHOOLS = Table(
+    name="schools",
+    description="Schools that incidents can be linked to (CPS School_ID as key).",
+    grain="one row per school",
+    kind="reference",
+    primary_key=("school_id",),
+    fields=(
+        _f("school_id", "str", "School identifier of the district (CPS School_ID).", source="SPEC §2.1"),
+        _f("nces_school_id", "str", "12-digit NCES school id, for CRDC joins.", required=False, pattern=r"^\d{12}$"),
+        _f("name", "str", "School name as the district writes it."),
+        _f("address", "str", "Street address in normalised USPS form (upper case, abbreviated suffix and direction)."),
+        _f("lat", "float", "Latitude (WGS84) of the school.", required=False, minimum=-90, maximum=90),
+        _f("lon", "float", "Longitude (WGS84) of the school.", required=False, minimum=-180, maximum=180),
+        _f("campus_geometry_wkt", "str", "Campus polygon as WKT, preferred over point distance.", required=False),
+        _f("school_type", "enum", "Level of the school.",
+           enum=("elementary", "middle", "high", "combined", "alternative", "other", "unknown")),
+        _f("co_located_group", "str", "Shared-building group id; matches into it are ambiguous.", required=False),
+        _f("police_district", "str", "Police district the school lies in, where the source gives it.", required=False),
+        _f("directory_year", "str", "School year of the directory this row comes from.", required=False, **_school_year),
+    ),
+)
+
+SCHOOL_NAMES = Table(
+    name="school_names",
+    description="Crosswalk of name variants to school ids, used to match names in sources.",
+    grain="one row per (normalised name, school)",
+    kind="reference",
+    primary_key=("name_normalised", "school_id"),
+    fields=(
+        _f("name_normalised", "str", "Upper-case name with punctuation and school-type words removed."),
+        _f("school_id", "str", "School the name refers to.", references="schools.school_id"),
+        _f("name_raw", "str", "The name as the source wrote it."),
+        _f("source", "str", "File the variant was read from."),
+    ),
+)
+
+SCHOOL_ENROLLMENT = Table(
+    name="school_enrollment",
+    description="Enrolment counts per school, school year and group: denominators for RRI stage 1.",
+    grain="one row per (school, school year, group type, group)",
+    kind="aggregate",
+    primary_key=("school_id", "school_year", "group_type", "group"),
+    fields=(
+        _f("school_id", "str", "School.", references="schools.school_id"),
+        _f("school_year", "str", "School year YYYY-YY.", **_school_year),
+        _f("group_type", "enum", "What the group splits on.", enum=GROUP_TYPE),
+        _f("group", "str", "Group value (e.g. 'black'), or 'all'."),
+        _f("n", "int", "Students enrolled.", minimum=0),
+    ),
+)
+
+OFFICERS = Table(
+    name="officers",
+    description="Sworn members, one row per resolved person (after identity resolution).",
+    grain="one row per officer",
+    primary_key=("officer_uid",),
+    fields=(
+        _f("officer_uid", "str", "Stable package-minted officer id; never published raw.", sensitivity="never", source="SPEC §2.2"),
+        _f("first_name_ns", "str", "First name, upper case, no spaces or punctuation (Invisible Institute 'NS').", sensitivity="restricted"),
+        _f("last_name_ns", "str", "Last name, upper case, no spaces or punctuation.", sensitivity="restricted"),
+        _f("middle_initial", "str", "Middle initial.", required=False, sensitivity="restricted"),
+        _f("suffix", "str", "Name suffix (JR, SR, II...).", required=False, sensitivity="restricted"),
+        _f("appointed_date", "date", "Date appointed to the department: the strongest stable attribute.", required=False, sensitivity="restricted"),
+        _f("birth_year", "int", "Year of birth.", required=False, sensitivity="restricted", minimum=1900, maximum=2015),
+        _f("gender", "enum", "Gender as the department records it.", enum=GENDER),
+        _f("race", "enum", "Race/ethnicity as the department records it, mapped to CRDC codes.", enum=OFFICER_RACE),
+        _f("source", "str", "File the officer record was first read from."),
+    ),
+)
+
+OFFICER_IDENTIFIERS = Table(
+    name="officer_identifiers",
+    description="Identifiers an officer has carried: stars are history, not keys.",
+    grain="one row per (officer, identifier type, value, validity)",
+    primary_key=("officer_uid", "id_type", "value", "source"),
+    fields=(
+        _f("officer_uid", "str", "Officer.", sensitivity="never", references="officers.officer_uid"),
+        _f("id_type", "enum", "Kind of identifier.", enum=("star", "employee_id", "source_row_id")),
+        _f("value", "str", "The identifier.", sensitivity="restricted"),
+        _f("valid_from", "date", "First date the identifier is known valid.", required=False, sensitivity="restricted"),
+        _f("valid_to", "date", "Last date the identifier is known valid.", required=False, sensitivity="restricted"),
+        _f("source", "str", "File the identifier was read from."),
+    ),
+)
+
+SRO_ASSIGNMENTS = Table(
+    name="sro_assignments",
+    description="Roster of officers assigned to schools: the list the Inspector General found missing.",
+    grain="one row per (officer, school, start date)",
+    primary_key=("officer_uid", "school_id", "start_date"),
+    fields=(
+        _f("officer_uid", "str", "Officer.", sensitivity="never", references="officers.officer_uid"),
+        _f("school_id", "str", "School.", references="schools.school_id"),
+        _f("school_year", "str", "School year the assignment starts in.", **_school_year),
+        _f("start_date", "date", "First day of the assignment.", sensitivity="restricted"),
+        _f("end_date", "date", "Last day of the assignment (blank while current).", required=False, sensitivity="restricted"),
+        _f("role", "enum", "Role at the school.", enum=("sro", "school_liaison_supervisor", "other")),
+        _f("source", "str", "Roster file."),
+    ),
+)
+
+INCIDENTS = Table(
+    name="incidents",
+    description="Incidents (events) at or near schools, from any source.",
+    grain="one row per incident",
+    primary_key=("incident_id",),
+    fields=(
+        _f("incident_id", "str", "Package-minted id: hash of source system and source key.", sensitivity="never", source="SPEC §2.3"),
+        _f("source_system", "enum", "Record system the incident comes from.", enum=SOURCE_SYSTEM),
+        _f("source_record_id", "str", "RD number / case number / report number in the source.", sensitivity="restricted"),
+        _f("occurred_at", "datetime", "When it happened (America/Chicago wall time).", sensitivity="restricted"),
+        _f("school_year", "str", "School year YYYY-YY (1 July cut).", **_school_year),
+        _f("school_id_occurrence", "str", "School where it happened.", required=False, references="schools.school_id"),
+        _f("school_match_method", "enum", "How the school was assigned (SPEC §3.6).", enum=SCHOOL_MATCH_METHOD),
+        _f("school_match_distance_m", "float", "Distance to the matched school in metres (distance matches).", required=False, minimum=0, sensitivity="restricted"),
+        _f("school_match_ambiguous", "bool", "Two or more candidate schools: sent to review, never a silent pick."),
+        _f("location_type", "enum", "Where it happened relative to a school.", enum=LOCATION_TYPE),
+        _f("location_raw", "str", "Location description verbatim from the source.", required=False),
+        _f("block_address", "str", "Hundred-block address (e.g. '032XX W ADAMS ST').", required=False, sensitivity="restricted"),
+        _f("lat", "float", "Latitude of the (block-level) point.", required=False, sensitivity="restricted"),
+        _f("lon", "float", "Longitude of the (block-level) point.", required=False, sensitivity="restricted"),
+        _f("police_district", "str", "Police district of the incident.", required=False),
+        _f("during_school_hours", "enum", "Inside school hours.", enum=YES_NO_UNKNOWN),
+        _f("referral_source", "enum", "Who brought police in.",
+           enum=("school_staff", "sro_initiated", "call_for_service", "other_police", "parent_or_other", "unknown")),
+        _f("police_notified", "enum", "CPS 'police notification' / CEDS indicator.", enum=YES_NO_UNKNOWN),
+        _f("notification_type", "enum", "SCC notification category.", required=False,
+           enum=("emergency", "non_emergency", "required", "none", "unknown")),
+        _f("offense_code_local", "str", "Local offense code (IUCR in Chicago).", required=False),
+        _f("offense_code_nibrs", "str", "NIBRS / FBI offense code.", required=False),
+        _f("offense_description", "str", "Offense description verbatim.", required=False),
+        _f("offense_class", "enum", "Seriousness class.", enum=("felony", "misdemeanor", "ordinance", "status", "none", "unknown")),
+        _f("geocode_precision", "enum", "Precision of the location.", enum=("exact", "block", "centroid", "none")),
+        _f("source_file", "str", "Raw file (relative to the raw folder) of the first source row."),
+    ),
+)
+
+INCIDENT_SUBJECTS = Table(
+    name="incident_subjects",
+    description="Persons involved in incidents. Juvenile data: restricted, never published as rows.",
+    grain="one row per (incident, person)",
+    primary_key=("subject_id",),
+    fields=(
+        _f("subject_id", "str", "Package-minted subject id.", sensitivity="never"),
+        _f("incident_id", "str", "Incident.", sensitivity="never", references="incidents.incident_id"),
+        _f("person_key", "str", "Salted hash of the person's identity; never published.", required=False, sensitivity="never"),
+        _f("role", "enum", "Role in the incident.", enum=("suspect", "victim", "witness", "reporting_party", "other", "unknown")),
+        _f("is_student", "enum", "Whether the person is a student (non-students are arrested on school property too).", enum=YES_NO_UNKNOWN, source="ST20b"),
+        _f("school_id_enrolled", "str", "School the student is enrolled at (CRDC reporting school).", required=False, references="schools.school_id"),
+        _f("age_at_incident", "int", "Age in years at the incident.", required=False, minimum=0, maximum=120, sensitivity="restricted"),
+        _f("grade", "enum", "Grade level.", required=False, sensitivity="restricted",
+           enum=("PK", "K", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "ungraded", "unknown")),
+        _f("race_ethnicity", "enum", "Race/ethnicity, CRDC 7 categories + unknown.", enum=RACE_ETHNICITY, sensitivity="restricted"),
+        _f("sex", "enum", "Sex.", enum=SEX, sensitivity="restricted"),
+        _f("disability", "enum", "Disability status (CRDC split).", required=False, enum=("idea", "section_504_only", "none", "unknown"), sensitivity="restricted"),
+        _f("english_learner", "enum", "English learner.", required=False, enum=YES_NO_UNKNOWN, sensitivity="restricted"),
+        _f("source_file", "str", "Raw file of the subject row."),
+    ),
+)
+
+INCIDENT_OFFICERS = Table(
+    name="incident_officers",
+    description="Officers involved in each incident, with whether they were the school's assigned SRO.",
+    grain="one row per (incident, officer, role)",
+    primary_key=("incident_id", "officer_uid", "role"),
+    fields=(
+        _f("incident_id", "str", "Incident.", sensitivity="never", references="incidents.incident_id"),
+        _f("officer_uid", "str", "Officer.", sensitivity="never", references="officers.officer_uid"),
+        _f("role", "enum", "Role in the incident.",
+           enum=("arresting", "primary_contact", "assisting", "reporting", "sro_on_duty", "supervisor", "involved")),
+        _f("is_assigned_sro", "bool", "Officer was assigned to the incident's school on its date (from sro_assignments)."),
+        _f("source_file", "str", "Raw file of the officer row."),
+    ),
+)
+
+OUTCOMES = Table(
+    name="outcomes",
+    description="Arrest / disposition outcomes, one or more per subject (SPEC §2.6).",
+    grain="one row per outcome",
+    primary_key=("outcome_id",),
+    fields=(
+        _f("outcome_id", "str", "Package-minted outcome id.", sensitivity="never"),
+        _f("subject_id", "str", "Subject.", sensitivity="never", references="incident_subjects.subject_id"),
+        _f("incident_id", "str", "Incident.", sensitivity="never", references="incidents.incident_id"),
+        _f("decided_by_officer_uid", "str", "Arresting officer, otherwise the contact officer.", required=False, sensitivity="never", references="officers.officer_uid"),
+        _f("police_contact", "bool", "A sworn member had in-person contact with the subject over this incident."),
+        _f("taken_into_custody", "enum", "Governing flag for the alternatives-to-arrest metric.", enum=YES_NO_UNKNOWN),
+        _f("nibrs_arrest_type", "enum", "NIBRS type of arrest.", required=False, enum=("O", "S", "T", "none", "unknown")),
+        _f("nibrs_juv_disposition", "enum", "NIBRS disposition of arrestee under 18.", required=False, enum=("H", "R", "not_applicable", "unknown")),
+        _f("warrant_or_alert_arrest", "bool", "Arrest on a warrant or investigative alert for non-school conduct."),
+        _f("outcome_raw", "str", "Verbatim source label."),
+        _f("outcome_source_vocab", "enum", "Vocabulary of the raw label.", enum=OUTCOME_VOCAB),
+        _f("outcome_canonical", "enum", "Outcome on the SPEC §3.1 ladder.", enum=OUTCOME_CANONICAL, source="SPEC §3.1"),
+        _f("diversion_timing", "enum", "Diversion before or after arrest.", enum=DIVERSION_TIMING),
+        _f("station_adjustment_type", "enum", "Kind of station adjustment.", enum=STATION_ADJUSTMENT_TYPE),
+        _f("outcome_date", "date", "Date of the outcome.", required=False, sensitivity="restricted"),
+        _f("source_file", "str", "Raw file of the outcome row."),
+    ),
+)
+
+FORCE_REPORTS = Table(
+    name="force_reports",
+    description="Use-of-force / de-escalation reports, one row per member-subject pair (SPEC §2.7).",
+    grain="one row per (report, officer, subject)",
+    primary_key=("force_report_id",),
+    fields=(
+        _f("force_report_id", "str", "Package-minted id of the (report, officer, subject) row.", sensitivity="never"),
+        _f("source_report_id", "str", "Report number in the source (TRR id).", sensitivity="restricted"),
+        _f("incident_id", "str", "Incident.", required=False, sensitivity="never", references="incidents.incident_id"),
+        _f("subject_id", "str", "Subject.", required=False, sensitivity="never", references="incident_subjects.subject_id"),
+        _f("officer_uid", "str", "Officer.", required=False, sensitivity="never", references="officers.officer_uid"),
+        _f("report_type", "enum", "Kind of report.", enum=("cpd_trr", "other_uof", "deescalation_only")),
+        _f("subject_resistance", "enum", "Subject's resistance (CPD categories).", enum=SUBJECT_RESISTANCE, source="CPD-TRR02"),
+        _f("reportable_force_level", "enum", "Level of reportable force.", enum=FORCE_LEVEL, source="CPD-TRR21"),
+        _f("force_options", "list[enum]", "Force options used (';'-joined, empty when none).", enum=FORCE_OPTIONS, required=False),
+        _f("deescalation_documented", "enum", "Force-mitigation / de-escalation efforts documented.", enum=YES_NO_UNKNOWN),
+        _f("deescalation_tactics", "list[enum]", "De-escalation tactics documented (';'-joined).", enum=DEESCALATION_TACTICS, required=False),
+        _f("subject_injured", "enum", "Subject injured.", enum=("yes", "no", "alleged", "unknown"), sensitivity="restricted"),
+        _f("member_injured", "enum", "Member injured.", enum=("yes", "no", "alleged", "unknown")),
+        _f("source_file", "str", "Raw file of the report row."),
+    ),
+)
+
+COUNTS = Table(
+    name="counts",
+    description="Aggregate counts from sources that only publish totals (CPD dispositions by district, CRDC).",
+    grain="one row per (source, unit, period, group, outcome)",
+    kind="aggregate",
+    primary_key=("source", "unit_type", "unit_id", "period", "group_type", "group", "outcome_raw"),
+    fields=(
+        _f("source", "str", "Source file family (e.g. 'cpd_juvenile_dispositions')."),
+        _f("unit_type", "enum", "Kind of unit counted.", enum=UNIT_TYPE),
+        _f("unit_id", "str", "Unit id (district number, school id, 'chicago')."),
+        _f("period", "str", "Calendar year 'YYYY' or school year 'YYYY-YY'."),
+        _f("group_type", "enum", "What the group splits on.", enum=GROUP_TYPE),
+        _f("group", "str", "Group value, or 'all'."),
+        _f("outcome_raw", "str", "Verbatim outcome label of the source row."),
+        _f("outcome_canonical", "enum", "Outcome on the SPEC §3.1 ladder.", enum=OUTCOME_CANONICAL),
+        _f("taken_into_custody", "enum", "Whether the counted outcome presupposes custody.", enum=YES_NO_UNKNOWN),
+        _f("diversion_timing", "enum", "Diversion timing of the counted outcome.", enum=DIVERSION_TIMING),
+        _f("station_adjustment_type", "enum", "Kind of station adjustment counted.", enum=STATION_ADJUSTMENT_TYPE),
+        _f("n", "int", "Count; 0 means collected and zero.", minimum=0),
+    ),
+)
+
+LEDGER = Table(
+    name="ledger",
+    description="Row accounting: every raw data row ends kept, merged (into which record) or rejected (why).",
+    grain="one row per raw data row",
+    kind="audit",
+    primary_key=("source_file", "source_row"),
+    fields=(
+        _f("source_file", "str", "Raw file, relative to the raw folder."),
+        _f("source_row", "int", "1-based data row in that file (header rows not counted).", minimum=1),
+        _f("status", "enum", "What became of the row.", enum=("kept", "merged", "rejected")),
+        _f("table", "str", "Canonical table the row went to (kept/merged).", required=False),
+        _f("record_id", "str", "Id of the record kept, or merged into.", required=False, sensitivity="never"),
+        _f("reason", "str", "Machine-readable reason code (merged/rejected).", required=False),
+        _f("message", "str", "What a person should know about this row.", required=False),
+        _f("column", "str", "Column at fault (rejections).", required=False),
+        _f("value", "str", "Offending value (rejections).", required=False, sensitivity="restricted"),
+    ),
+)
+
+RATES = Table(
+    name="rates",
+    description="A rate per unit and group with its interval, unknown share and publication flags.",
+    grain="one row per (measure, unit, school year, group)",
+    kind="aggregate",
+    primary_key=("measure", "unit_type", "unit_id", "school_year", "group_type", "group"),
+    fields=(
+        _f("measure", "enum", "Which rate (SPEC §3.2).", enum=MEASURES),
+        _f("unit_type", "enum", "Kind of unit.", enum=UNIT_TYPE),
+        _f("unit_id", "str", "Unit id (school id, hashed officer id, district, 'all')."),
+        _f("school_year", "str", "School year, or 'all'."),
+        _f("group_type", "enum", "What the group splits on.", enum=GROUP_TYPE),
+        _f("group", "str", "Group value, or 'all'."),
+        _f("numerator", "int", "Events counted in the numerator.", minimum=0),
+        _f("denominator", "int", "Eligible units in the denominator.", minimum=0),
+        _f("unknown", "int", "Eligible-looking records with unknown outcome, excluded from both.", minimum=0),
+        _f("unknown_share", "float", "U = unknown / (denominator + unknown).", required=False, minimum=0, maximum=1),
+        _f("rate", "float", "numerator / denominator.", required=False, minimum=0, maximum=1),
+        _f("ci_low", "float", "Lower interval bound.", required=False, minimum=0, maximum=1),
+        _f("ci_high", "float", "Upper interval bound.", required=False, minimum=0, maximum=1),
+        _f("ci_method", "enum", "Interval method.", enum=("wilson", "jeffreys", "clopper_pearson")),
+        _f("incomplete_outcomes", "bool", "U > 0.10: incomplete outcome data."),
+        _f("withheld_unknown", "bool", "U > 0.25: not published, not ranked."),
+        _f("unstable", "bool", "10 <= n < 20: unstable, show interval."),
+    ),
+)
+
+DISCLOSURE_LOG = Table(
+    name="disclosure_log",
+    description="What suppression withheld in a published table, and why (SPEC §3.5 rule 8).",
+    grain="one row per suppressed or recoded cell",
+    kind="audit",
+    primary_key=("table", "cell"),
+    fields=(
+        _f("table", "str", "Published table."),
+        _f("cell", "str", "Cell key (row/column values)."),
+        _f("rule", "enum", "Rule applied.",
+           enum=("primary_small_count", "complement_small", "min_denominator", "all_or_none_withheld",
+                 "all_or_none_coded", "complementary", "unknown_share")),
+        _f("threshold", "int", "Threshold in force.", required=False),
+        _f("message", "str", "Why it was withheld."),
+    ),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        SCHOOLS, SCHOOL_NAMES, SCHOOL_ENROLLMENT, OFFICERS, OFFICER_IDENTIFIERS, SRO_ASSIGNMENTS,
+        INCIDENTS, INCIDENT_SUBJECTS, INCIDENT_OFFICERS, OUTCOMES, FORCE_REPORTS, COUNTS,
+        LEDGER, RATES, DISCLOSURE_LOG,
+    )
+}
+
+#: Tables a cleaned Dataset holds (audit / metric outputs live elsewhere).
+CANONICAL_TABLES: tuple[str, ...] = (
+    "schools", "school_names", "school_enrollment", "officers", "officer_identifiers",
+    "sro_assignments", "incidents", "incident_subjects", "incident_officers", "outcomes",
+    "force_reports", "counts",
+)
+
+
+def table(name: str) -> Table:
+    """Return the registered table ``name``; the error lists the known tables."""
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise KeyError(f"unknown table {name!r}; known tables: {', '.join(TABLES)}") from None

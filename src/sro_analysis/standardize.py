@@ -1,0 +1,171 @@
+"""Shared cleaning verbs: small pure functions every source adapter uses.
+
+Each verb takes and returns pandas objects and never mutates its input. Verbs that can fail on
+a value return the failures alongside the result, so the adapter can reject the row in the
+ledger with file, row, column and value instead of silently coercing it.
+
+Example:
+    >>> import pandas as pd
+    >>> parsed, bad = parse_dates(pd.Series(["2014-03-01", "03/14/2014 04:45:00 PM", "31/02/2014"]),
+    ...                          ["%Y-%m-%d", "%m/%d/%Y %I:%M:%S %p", "%d/%m/%Y"])
+    >>> parsed.dt.strftime("%Y-%m-%d %H:%M").tolist()[:2], bad.tolist()
+    (['2014-03-01 00:00', '2014-03-14 16:45'], [False, False, True])
+    >>> school_year(pd.Series(pd.to_datetime(["2014-06-30", "2014-07-01"]))).tolist()
+    ['2013-14', '2014-15']
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+#: Month on which a new school year starts (SPEC §2.3: "default cut 1 July").
+SCHOOL_YEAR_START_MONTH = 7
+
+BLANKS = ("", "NA", "N/A", "NULL", "NONE", "NAN", "-")
+
+
+def is_blank(series: pd.Series) -> pd.Series:
+    """True where the source left the cell empty (or wrote a conventional null marker)."""
+    text = series.astype("string").str.strip().str.upper()
+    return (text.isna() | text.isin(BLANKS)).astype(bool)
+
+
+def clean_text(series: pd.Series) -> pd.Series:
+    """Strip, collapse internal whitespace; blanks become NA.
+
+    Example:
+        >>> clean_text(pd.Series(["  SCHOOL,  PUBLIC ", ""])).tolist()
+        ['SCHOOL, PUBLIC', <NA>]
+    """
+    text = series.astype("string").str.strip().str.replace(r"\s+", " ", regex=True)
+    return text.mask(is_blank(series))
+
+
+def name_ns(series: pd.Series) -> pd.Series:
+    """Names the Invisible Institute way: upper case, letters only (no spaces/punctuation).
+
+    Example:
+        >>> name_ns(pd.Series(["O'Brien", "de la Cruz"])).tolist()
+        ['OBRIEN', 'DELACRUZ']
+    """
+    return series.astype("string").str.upper().str.replace(r"[^A-Z]", "", regex=True).replace("", pd.NA)
+
+
+def parse_dates(series: pd.Series, formats: Sequence[str]) -> tuple[pd.Series, pd.Series]:
+    """Parse with each format in turn (first success wins); return (datetimes, failed mask).
+
+    Blank cells are NaT and *not* failures; a non-blank value no format parses (or an
+    impossible date such as 31 February) is a failure.
+    """
+    text = clean_text(series)
+    out = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
+    todo = text.notna()
+    for fmt in formats:
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        ok = parsed.notna()
+        out.loc[ok[ok].index] = parsed[ok].astype("datetime64[ns]")
+        todo.loc[ok[ok].index] = False
+    return out, todo.astype(bool)
+
+
+def school_year(when: pd.Series, start_month: int = SCHOOL_YEAR_START_MONTH) -> pd.Series:
+    """School year ``YYYY-YY`` of each timestamp (1 July cut by default); NaT gives NA."""
+    year = when.dt.year - (when.dt.month < start_month).astype("Int64")
+    valid = when.notna()
+    y = year[valid].astype(int)
+    out = pd.Series(pd.NA, index=when.index, dtype="string")
+    out[valid] = (y.astype(str) + "-" + ((y + 1) % 100).map("{:02d}".format)).to_numpy()
+    return out
+
+
+def parse_count(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse counts written as ' 1,234 ' (padding, thousands separators); return (Int64, failed).
+
+    Example:
+        >>> parse_count(pd.Series([" 2 ", "1,234", "x", ""]))[0].tolist()
+        [2, 1234, <NA>, <NA>]
+    """
+    text = clean_text(series).str.replace(r"(?<=\d)[, ](?=\d{3}\b)", "", regex=True)
+    numbers = pd.to_numeric(text, errors="coerce")
+    failed = text.notna() & (numbers.isna() | (numbers < 0) | (numbers != np.floor(numbers)))
+    return numbers.where(~failed).astype("Int64"), failed.astype(bool)
+
+
+def map_values(series: pd.Series, mapping: Mapping[str, str], *, blank: str | None = "unknown") -> tuple[pd.Series, pd.Series]:
+    """Map normalised (upper-case) labels through ``mapping``; return (values, unmapped mask).
+
+    Blank cells map to ``blank`` (the source said nothing); a non-blank label missing from the
+    mapping is *unmapped*, never ``unknown``.
+
+    Example:
+        >>> map_values(pd.Series(["Yes", "", "maybe"]), {"YES": "yes", "NO": "no"})[0].tolist()
+        ['yes', 'unknown', <NA>]
+    """
+    key = clean_text(series).str.upper()
+    upper = {str(k).upper(): v for k, v in mapping.items()}
+    values = key.map(upper).astype("string")
+    blank_mask = key.isna()
+    values[blank_mask] = blank
+    unmapped = (~blank_mask) & values.isna()
+    return values, unmapped.astype(bool)
+
+
+_DIRECTIONS = {"NORTH": "N", "SOUTH": "S", "EAST": "E", "WEST": "W", "N": "N", "S": "S", "E": "E", "W": "W"}
+_SUFFIXES = {
+    "AVENUE": "AVE", "AV": "AVE", "AVE": "AVE", "STREET": "ST", "ST": "ST", "BOULEVARD": "BLVD", "BLVD": "BLVD",
+    "ROAD": "RD", "RD": "RD", "DRIVE": "DR", "DR": "DR", "PLACE": "PL", "PL": "PL", "PARKWAY": "PKWY",
+    "PKWY": "PKWY", "COURT": "CT", "CT": "CT", "LANE": "LN", "LN": "LN", "TERRACE": "TER", "TER": "TER",
+    "HIGHWAY": "HWY", "HWY": "HWY", "EXPRESSWAY": "EXPY", "EXPY": "EXPY", "SQUARE": "SQ", "WAY": "WAY",
+}
+
+
+def normalise_street(text: str | None) -> str | None:
+    """USPS-style street: upper case, abbreviated direction and suffix, single spaces.
+
+    Example:
+        >>> normalise_street("3245 West Adams Street")
+        '3245 W ADAMS ST'
+    """
+    if text is None or text is pd.NA or (isinstance(text, float) and np.isnan(text)):
+        return None
+    words = re.sub(r"[^A-Z0-9 ]", " ", str(text).upper()).split()
+    out = []
+    for i, w in enumerate(words):
+        if w in _DIRECTIONS and i <= 1 and len(words) > i + 1:
+            out.append(_DIRECTIONS[w])
+        elif w in _SUFFIXES and i == len(words) - 1 and i > 0:
+            out.append(_SUFFIXES[w])
+        else:
+            out.append(w)
+    return " ".join(out) or None
+
+
+def hundred_block_key(text: str | None) -> str | None:
+    """Key matching a hundred-block address to a street address: ``'32XX W ADAMS ST'``.
+
+    Both ``'032XX W ADAMS ST'`` (crimes), ``'32XX' + 'West' + 'ADAMS ST'`` (TRR, joined) and
+    ``'3245 W Adams St'`` (a school) give ``'32XX W ADAMS ST'``.
+
+    Example:
+        >>> hundred_block_key("032XX W ADAMS ST") == hundred_block_key("3245 W Adams Street")
+        True
+    """
+    street = normalise_street(text)
+    if not street:
+        return None
+    first, _, rest = street.partition(" ")
+    if not rest:
+        return None
+    if re.fullmatch(r"\d*XX", first):
+        hundreds = int(first[:-2] or 0)
+    elif first.isdigit():
+        hundreds = int(first) // 100
+    else:
+        return None
+    return f"{hundreds}XX {rest}"

@@ -1,0 +1,33 @@
+"""Shared fixtures: paths to the real public records (../shared/data) and a small synthetic release."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SRO_SHARED_DIR", ROOT.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data (real Chicago records); skips with the reason when it is absent."""
+    path = SHARED / "data"
+    if not path.is_dir() and os.environ.get("CI"):
+        pytest.fail(f"CI must have the real public records at {path}; they are missing")
+    if not path.is_dir():
+        pytest.skip(f"real public records not found at {path} (a fresh clone without ../shared); CI has them")
+    return path
+
+
+@pytest.fixture(scope="session")
+def reference_values() -> dict:
+    """../shared/reference/methods_reference_values.json."""
+    import json
+
+    path = SHARED / "reference" / "methods_reference_values.json"
+    if not path.exists():
+        pytest.skip(f"reference values not found at {path}")
+    return json.loads(path.read_text())
