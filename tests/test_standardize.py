@@ -38,6 +38,7 @@ def test_map_values_separates_blank_from_unmapped():
     ("032XX W ADAMS ST", "3245 W Adams Street"),
     ("32XX West ADAMS ST", "3200 W. ADAMS ST."),
     ("1XX S CAMPBELL AVE", "120 South Campbell Avenue"),
+    ("0000X W MADISON ST", "45 W Madison St"),
 ])
 def test_hundred_block_keys_match_street_addresses(a, b):
     assert s.hundred_block_key(a) == s.hundred_block_key(b)

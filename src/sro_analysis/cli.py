@@ -58,11 +58,13 @@ def clean(source, raw_dir, out_dir, mapping, roster, seed, quiet):
     """Turn raw records into a validated Dataset; every raw row is kept, merged or rejected."""
     from rich.console import Console
 
-    from sro_analysis import clean as clean_mod
+    # Not `from sro_analysis import clean`: the package's lazy API maps that name to the function.
+    import sro_analysis.clean as clean_mod
     from sro_analysis.ledger import summarise
     from sro_analysis.sources import RawFileError
 
-    console = Console(stderr=True)
+    # Off a terminal (CI logs, pipes) rich would squeeze tables to 80 columns: give them room.
+    console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
     try:
         adapters = None
         if source == "synthetic":

@@ -162,8 +162,11 @@ def hundred_block_key(text: str | None) -> str | None:
     first, _, rest = street.partition(" ")
     if not rest:
         return None
-    if re.fullmatch(r"\d*XX", first):
-        hundreds = int(first[:-2] or 0)
+    masked = re.fullmatch(r"(\d*)(X+)", first)
+    if masked:
+        # '032XX' is the 3200 block; the portal writes the 0-99 block as '0000X'.
+        digits, xs = masked.group(1) or "0", len(masked.group(2))
+        hundreds = int(digits) // 10 ** max(0, 2 - xs)
     elif first.isdigit():
         hundreds = int(first) // 100
     else:

@@ -1,0 +1,748 @@
+"""Download the public originals of the Chicago records into a local cache.
+
+``sro-analysis fetch chicago`` calls :func:`fetch`. Every file the package knows is listed in
+the packaged catalogue ``fetch_catalog.csv`` (one row per file of the shared mirror folder):
+its path in the mirror (``relpath``), the raw GitHub URL of its public original at a fixed
+commit, the SHA-256 and size of the mirror copy, its licence and how it was confirmed.
+
+Two ways to fill the cache:
+
+* **network** (default): each original is streamed in chunks to ``<file>.part``; an interrupted
+  download resumes with an HTTP ``Range`` request (a server that ignores ``Range`` makes us
+  start again), transient errors are retried with a bounded exponential backoff, the SHA-256
+  is checked when the catalogue row *is* the original, and the file is renamed into place
+  only when complete.  Rows marked ``derived`` (the school-location subsets) are filtered
+  copies of a whole-city original: the original is downloaded and only its checksum recorded.
+* **mirror** (``mirror=DIR``, offline): each file is copied from ``DIR/relpath`` and checked
+  against the catalogue checksum.  A file missing from the mirror is reported, not fatal.
+
+Either way the cache ends with ``MANIFEST.sha256`` and ``manifest.json`` listing what it holds,
+sorted and without timestamps, so the same content always gives the same bytes.
+
+Example:
+    >>> from sro_analysis.fetch import fetch
+    >>> report = fetch(mirror="../shared/data", progress=False)  # doctest: +SKIP
+    >>> print(report.summary())  # doctest: +SKIP
+    chicago: 45 files in /home/me/.cache/sro-analysis/chicago
+      copied_from_mirror: 45
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import http.client
+import json
+import os
+import re
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from sro_analysis import __version__
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas as pd
+
+__all__ = [
+    "CATALOG_COLUMNS",
+    "CatalogEntry",
+    "FetchError",
+    "FetchReport",
+    "FetchedFile",
+    "STATUSES",
+    "default_cache_dir",
+    "fetch",
+    "load_catalog",
+    "network_path",
+    "sha256_file",
+]
+
+#: Columns of a fetch catalogue CSV, in file order.
+CATALOG_COLUMNS = ("relpath", "url", "url_confirmed", "derived", "sha256", "bytes", "licence", "notes")
+
+DOWNLOADED = "downloaded"
+RESUMED = "resumed"
+COPIED_FROM_MIRROR = "copied_from_mirror"
+ALREADY_CACHED = "already_cached"
+FAILED = "failed"
+#: Every status a fetched file can end with, in the order summaries list them.
+STATUSES = (DOWNLOADED, RESUMED, COPIED_FROM_MIRROR, ALREADY_CACHED, FAILED)
+
+MANIFEST_SHA256 = "MANIFEST.sha256"
+MANIFEST_JSON = "manifest.json"
+CACHE_ENV_VAR = "SRO_ANALYSIS_CACHE"
+
+_CHUNK_BYTES = 64 * 1024
+# HTTP statuses worth asking again for; any other 4xx is the file's final answer.
+_RETRYABLE_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_PACKAGED_CATALOGS = {"chicago": "fetch_catalog.csv"}
+
+
+class FetchError(RuntimeError):
+    """A fetch problem worth stopping for (bad checksum, unreachable host, bad catalogue).
+
+    The message names the file or URL and the cause, so the CLI can print it and exit.
+    """
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One file of a fetch catalogue.
+
+    Attributes:
+        relpath: path of the file in the mirror folder (and in the cache), POSIX style.
+        url: URL of the public original at a fixed commit.
+        url_confirmed: whether the original's path was found in that repository.
+        derived: empty when the mirror copy *is* the original; otherwise how the mirror
+            copy was derived from the original (e.g. a school-location subset).
+        sha256: SHA-256 of the mirror copy.
+        bytes: size in bytes of the mirror copy.
+        licence: licence or terms of the original.
+        notes: how the origin was confirmed, renames, caveats.
+
+    Example:
+        >>> e = CatalogEntry("a/b.csv", "https://example.org/b.csv", True, "", "0" * 64, 3)
+        >>> e.is_derived, e.original_name
+        (False, 'b.csv')
+    """
+
+    relpath: str
+    url: str
+    url_confirmed: bool
+    derived: str
+    sha256: str
+    bytes: int
+    licence: str = ""
+    notes: str = ""
+
+    @property
+    def is_derived(self) -> bool:
+        """True when the mirror copy is a filtered derivative of the original at ``url``."""
+        return bool(self.derived)
+
+    @property
+    def original_name(self) -> str:
+        """File name of the original at ``url``."""
+        return PurePosixPath(urlsplit(self.url).path).name
+
+
+@dataclass(frozen=True)
+class FetchedFile:
+    """What happened to one catalogue file in a fetch.
+
+    Attributes:
+        relpath: catalogue path of the file (as in the mirror).
+        path: where the file now is, relative to the cache folder (for a derived row fetched
+            from the network, the whole-city original; otherwise equal to ``relpath``).
+        url: the public original's URL.
+        source: ``"network"`` or ``"mirror"``.
+        status: one of :data:`STATUSES`.
+        bytes: size of the cached file (``None`` when failed).
+        sha256: SHA-256 of the cached file (``None`` when failed).
+        reason: why it failed, or a note on what was done (e.g. a restart).
+    """
+
+    relpath: str
+    path: str
+    url: str
+    source: str
+    status: str
+    bytes: int | None = None
+    sha256: str | None = None
+    reason: str = ""
+
+
+@dataclass
+class FetchReport:
+    """Outcome of :func:`fetch`: one :class:`FetchedFile` per catalogue row, sorted by relpath.
+
+    Example:
+        >>> r = FetchReport("chicago", Path("/tmp/c"), None, [
+        ...     FetchedFile("a.csv", "a.csv", "u", "network", "downloaded", 3, "0" * 64)])
+        >>> r.ok, r.counts()["downloaded"]
+        (True, 1)
+    """
+
+    catalog: str
+    cache_dir: Path
+    mirror: Path | None
+    files: list[FetchedFile] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no file failed."""
+        return not self.failed
+
+    @property
+    def failed(self) -> list[FetchedFile]:
+        """The files that could not be fetched."""
+        return [f for f in self.files if f.status == FAILED]
+
+    def counts(self) -> dict[str, int]:
+        """Number of files per status (every status present, zero included)."""
+        counter = Counter(f.status for f in self.files)
+        return {status: counter.get(status, 0) for status in STATUSES}
+
+    def summary(self) -> str:
+        """Human-readable summary: counts per status, then each failure with its reason."""
+        where = f"{len(self.files)} files in {self.cache_dir}"
+        if self.mirror is not None:
+            where += f" (from mirror {self.mirror})"
+        lines = [f"{self.catalog}: {where}"]
+        total_bytes = sum(f.bytes or 0 for f in self.files)
+        lines += [f"  {status}: {n}" for status, n in self.counts().items() if n]
+        lines.append(f"  bytes in cache for these files: {total_bytes:,}")
+        if self.failed:
+            lines.append(f"{len(self.failed)} failed:")
+            lines += [f"  {f.relpath}: {f.reason}" for f in self.failed]
+        return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per file with the :class:`FetchedFile` fields as columns."""
+        import pandas as pd  # local: keep `import sro_analysis.fetch` light for the CLI
+
+        columns = list(FetchedFile.__dataclass_fields__)
+        frame = pd.DataFrame([asdict(f) for f in self.files], columns=columns)
+        return frame.astype({"bytes": "Int64"})
+
+    def raise_for_failures(self) -> None:
+        """Raise :class:`FetchError` with the summary when any file failed."""
+        if not self.ok:
+            raise FetchError(self.summary())
+
+
+# --------------------------------------------------------------------------- catalogue
+
+
+def load_catalog(catalog: str | os.PathLike[str] | Iterable[CatalogEntry] = "chicago") -> list[CatalogEntry]:
+    """Read a fetch catalogue.
+
+    Args:
+        catalog: a packaged catalogue name (``"chicago"``), a path to a catalogue CSV with
+            :data:`CATALOG_COLUMNS`, or already-built :class:`CatalogEntry` objects.
+
+    Returns:
+        The entries sorted by ``relpath``.
+
+    Raises:
+        FetchError: unknown name, missing column, bad value (naming file, row and column),
+            or a duplicated ``relpath``.
+
+    Example:
+        >>> entries = load_catalog("chicago")
+        >>> entries[0].relpath
+        'chicago-crimes/ChicagoCrimeData_IBM_sample.csv'
+    """
+    if isinstance(catalog, str) and catalog in _PACKAGED_CATALOGS:
+        source = resources.files("sro_analysis").joinpath(_PACKAGED_CATALOGS[catalog])
+        entries = _parse_catalog(source.read_text(encoding="utf-8"), f"packaged catalogue {catalog!r}")
+    elif isinstance(catalog, (str, os.PathLike)):
+        path = Path(catalog)
+        if not path.is_file():
+            known = ", ".join(sorted(_PACKAGED_CATALOGS))
+            raise FetchError(f"unknown catalogue {str(catalog)!r}: not a packaged name ({known}) nor a CSV file")
+        entries = _parse_catalog(path.read_text(encoding="utf-8"), str(path))
+    else:
+        entries = list(catalog)
+    seen = Counter(e.relpath for e in entries)
+    duplicated = sorted(p for p, n in seen.items() if n > 1)
+    if duplicated:
+        raise FetchError(f"catalogue lists these relpaths more than once: {', '.join(duplicated)}")
+    return sorted(entries, key=lambda e: e.relpath)
+
+
+def _parse_catalog(text: str, origin: str) -> list[CatalogEntry]:
+    reader = csv.DictReader(text.splitlines())
+    missing = [c for c in CATALOG_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise FetchError(f"{origin}: missing column(s) {', '.join(missing)}")
+    entries = []
+    for line_no, row in enumerate(reader, start=2):  # line 1 is the header
+        entries.append(_entry_from_row(row, f"{origin}, line {line_no}"))
+    return entries
+
+
+def _entry_from_row(row: dict[str, str], where: str) -> CatalogEntry:
+    relpath = row["relpath"].strip()
+    if not relpath or relpath.startswith("/") or ".." in PurePosixPath(relpath).parts:
+        raise FetchError(f"{where}, column relpath: {relpath!r} is not a relative path inside the cache")
+    if not urlsplit(row["url"]).scheme:
+        raise FetchError(f"{where}, column url: {row['url']!r} is not a URL")
+    confirmed = row["url_confirmed"].strip().lower()
+    if confirmed not in {"true", "false"}:
+        raise FetchError(f"{where}, column url_confirmed: {row['url_confirmed']!r} is not true/false")
+    sha = row["sha256"].strip().lower()
+    if not _SHA256_RE.match(sha):
+        raise FetchError(f"{where}, column sha256: {row['sha256']!r} is not a SHA-256 hex digest")
+    try:
+        size = int(row["bytes"])
+    except ValueError:
+        raise FetchError(f"{where}, column bytes: {row['bytes']!r} is not an integer") from None
+    return CatalogEntry(
+        relpath=relpath,
+        url=row["url"].strip(),
+        url_confirmed=confirmed == "true",
+        derived=row["derived"].strip(),
+        sha256=sha,
+        bytes=size,
+        licence=row["licence"].strip(),
+        notes=row["notes"].strip(),
+    )
+
+
+def _catalog_name(catalog: object) -> str:
+    if isinstance(catalog, str) and catalog in _PACKAGED_CATALOGS:
+        return catalog
+    if isinstance(catalog, (str, os.PathLike)):
+        return Path(catalog).stem
+    return "custom"
+
+
+def default_cache_dir() -> Path:
+    """Cache folder used when none is given: ``$SRO_ANALYSIS_CACHE`` or ``~/.cache/sro-analysis/chicago``.
+
+    Example:
+        >>> isinstance(default_cache_dir(), Path)
+        True
+    """
+    configured = os.environ.get(CACHE_ENV_VAR)
+    if configured:
+        return Path(configured).expanduser()
+    return Path.home() / ".cache" / "sro-analysis" / "chicago"
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """SHA-256 hex digest of a file, read in chunks.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.NamedTemporaryFile(delete=False) as fh:
+        ...     _ = fh.write(b"abc")
+        >>> sha256_file(fh.name)[:12]
+        'ba7816bf8f01'
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- fetch
+
+
+def fetch(
+    catalog: str | os.PathLike[str] | Iterable[CatalogEntry] = "chicago",
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    mirror: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    force: bool = False,
+    base_url: str | None = None,
+    retries: int = 3,
+    backoff: float = 1.0,
+    timeout: float = 60.0,
+) -> FetchReport:
+    """Fill the cache with every file of a catalogue, from the network or a local mirror.
+
+    Args:
+        catalog: packaged catalogue name, catalogue CSV path, or entries (see :func:`load_catalog`).
+        cache_dir: where files go; default :func:`default_cache_dir`.
+        mirror: a local folder holding the files at their ``relpath`` (e.g. ``../shared/data``);
+            when given, nothing is downloaded.
+        progress: show a ``rich`` progress bar (bytes and rate) on stderr.
+        force: ignore cached copies and partial downloads; fetch everything again.
+        base_url: replace scheme and host of every URL (``http://127.0.0.1:8000``), keeping
+            the path; for tests and for self-hosted copies.
+        retries: further attempts after a transient error (timeouts, dropped connections,
+            HTTP 5xx/429), each resuming where the last stopped.
+        backoff: seconds before the first retry; doubles each time.
+        timeout: socket timeout in seconds for each request.
+
+    Returns:
+        A :class:`FetchReport`; files that could not be fetched have status ``failed`` and a reason.
+
+    Raises:
+        FetchError: a checksum mismatch (naming the file and URL), a host that cannot be
+            reached at all (suggesting ``--mirror DIR``), a missing mirror folder or a bad catalogue.
+
+    Example:
+        >>> report = fetch(mirror="../shared/data", cache_dir="/tmp/sro-cache", progress=False)  # doctest: +SKIP
+        >>> report.ok  # doctest: +SKIP
+        True
+    """
+    entries = load_catalog(catalog)
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    mirror_dir = Path(mirror).expanduser() if mirror is not None else None
+    if mirror_dir is not None and not mirror_dir.is_dir():
+        raise FetchError(f"mirror folder not found: {mirror_dir}")
+    options = _NetworkOptions(base_url=base_url, retries=max(0, retries), backoff=backoff, timeout=timeout)
+
+    results: list[FetchedFile] = []
+    with _progress_bar(progress) as bar:
+        if mirror_dir is not None:
+            for entry in entries:
+                results.append(_copy_from_mirror(entry, mirror_dir, cache, force=force, bar=bar))
+        else:
+            session = _Session(options)
+            for entry in _originals_first(entries):
+                results.append(_fetch_from_network(entry, entries, cache, session, force=force, bar=bar))
+    results.sort(key=lambda f: f.relpath)
+    _write_manifests(cache, _catalog_name(catalog), results)
+    return FetchReport(_catalog_name(catalog), cache, mirror_dir, results)
+
+
+def _originals_first(entries: Sequence[CatalogEntry]) -> list[CatalogEntry]:
+    # A derived row shares its URL with the row of the original when there is one; fetching
+    # the originals first lets the derived row find the file already cached.
+    return sorted(entries, key=lambda e: (e.is_derived, e.relpath))
+
+
+def network_path(entry: CatalogEntry, entries: Sequence[CatalogEntry]) -> str:
+    """Cache path, relative to the cache folder, of the file the network fetch stores for ``entry``.
+
+    The original of a derived row is stored at the ``relpath`` of the catalogue row that is
+    that original when there is one, otherwise in ``originals/`` beside the subset.
+
+    Example:
+        >>> sub = CatalogEntry("trr/x__school.csv", "https://h/o/r/c/p/X.csv.gz", True, "subset", "0" * 64, 1)
+        >>> network_path(sub, [sub])
+        'trr/originals/X.csv.gz'
+    """
+    if not entry.is_derived:
+        return entry.relpath
+    for other in entries:
+        if not other.is_derived and other.url == entry.url:
+            return other.relpath
+    return str(PurePosixPath(entry.relpath).parent / "originals" / entry.original_name)
+
+
+@dataclass(frozen=True)
+class _NetworkOptions:
+    base_url: str | None
+    retries: int
+    backoff: float
+    timeout: float
+
+
+class _Transient(Exception):
+    """A failure worth retrying; ``unreachable`` when no connection was made at all."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+
+class _FileFailed(Exception):
+    """A failure final for this file (HTTP 404, retries exhausted); the fetch goes on."""
+
+
+class _Session:
+    """Network state across one fetch: options, and the hosts that have answered."""
+
+    def __init__(self, options: _NetworkOptions) -> None:
+        self.options = options
+        self.reached_hosts: set[str] = set()
+        self.fetched: dict[str, FetchedFile] = {}
+
+    def resolve(self, url: str) -> str:
+        if not self.options.base_url:
+            return url
+        return self.options.base_url.rstrip("/") + urlsplit(url).path
+
+
+def _fetch_from_network(
+    entry: CatalogEntry,
+    entries: Sequence[CatalogEntry],
+    cache: Path,
+    session: _Session,
+    *,
+    force: bool,
+    bar: _Bar,
+) -> FetchedFile:
+    target_rel = network_path(entry, entries)
+    url = session.resolve(entry.url)
+    # Only a row that is its own original can be checked against the catalogue checksum.
+    expected = None if entry.is_derived else entry.sha256
+
+    def result(status: str, size: int | None = None, sha: str | None = None, reason: str = "") -> FetchedFile:
+        return FetchedFile(entry.relpath, target_rel, entry.url, "network", status, size, sha, reason)
+
+    if target_rel in session.fetched:  # the same original, fetched earlier in this run
+        done = session.fetched[target_rel]
+        if done.status == FAILED:
+            return result(FAILED, reason=f"same original as {done.relpath}: {done.reason}")
+        return result(ALREADY_CACHED, done.bytes, done.sha256, f"same original as {done.relpath}")
+
+    target = cache / target_rel
+    part = target.with_name(target.name + ".part")
+    note = ""
+    if force:
+        part.unlink(missing_ok=True)
+    elif target.is_file():
+        sha = sha256_file(target)
+        if expected is None or sha == expected:
+            done = result(ALREADY_CACHED, target.stat().st_size, sha)
+            session.fetched[target_rel] = done
+            return done
+        note = f"cached copy had SHA-256 {sha}, not {expected}; downloaded again"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        status, restart_note = _download(url, part, session, bar=bar, label=entry.relpath)
+    except _FileFailed as exc:
+        done = result(FAILED, reason=str(exc))
+        session.fetched[target_rel] = done
+        return done
+    sha = sha256_file(part)
+    if expected is not None and sha != expected:
+        part.unlink()
+        raise FetchError(
+            f"checksum mismatch for {entry.relpath} downloaded from {url}: "
+            f"expected SHA-256 {expected}, got {sha}; the partial file was deleted"
+        )
+    os.replace(part, target)
+    done = result(status, target.stat().st_size, sha, "; ".join(n for n in (note, restart_note) if n))
+    session.fetched[target_rel] = done
+    return done
+
+
+def _download(url: str, part: Path, session: _Session, *, bar: _Bar, label: str) -> tuple[str, str]:
+    """Stream ``url`` into ``part`` until complete; return (status, note).
+
+    Resumes from an existing ``part`` with a Range request; retries transient failures.
+    """
+    options = session.options
+    host = urlsplit(url).netloc
+    attempt = 0
+    notes: list[str] = []
+    while True:
+        offset = part.stat().st_size if part.exists() else 0
+        try:
+            outcome = _stream_once(url, part, offset, options.timeout, bar=bar, label=label)
+        except _Transient as exc:
+            if not exc.unreachable:
+                session.reached_hosts.add(host)
+            attempt += 1
+            if attempt > options.retries:
+                if exc.unreachable and host not in session.reached_hosts:
+                    raise FetchError(
+                        f"could not reach {host}: {exc} (while fetching {url}). "
+                        "Check the network connection, or use --mirror DIR to copy the files "
+                        "from a local folder (e.g. ../shared/data)."
+                    ) from None
+                kept = f"; {part.stat().st_size:,} bytes kept in {part.name} to resume" if part.exists() else ""
+                raise _FileFailed(f"{exc} ({attempt} attempt(s)) for {url}{kept}") from None
+            time.sleep(options.backoff * 2 ** (attempt - 1))
+            continue
+        session.reached_hosts.add(host)
+        if outcome in {"restart", "restarted"}:
+            notes.append(
+                "partial download could not be continued (Range ignored or refused); restarted from the beginning"
+            )
+        if outcome == "restart":  # nothing written yet: ask again, from byte 0
+            continue
+        # "resumed" when the bytes that completed the file continued an earlier partial download.
+        return (RESUMED if outcome == "resumed" else DOWNLOADED), "; ".join(dict.fromkeys(notes))
+
+
+def _stream_once(url: str, part: Path, offset: int, timeout: float, *, bar: _Bar, label: str) -> str:
+    """One HTTP request, appending to (or rewriting) ``part``.
+
+    Returns ``complete`` (whole file in this request), ``resumed`` (continued ``part``),
+    ``restarted`` (the server sent the whole file despite our Range) or ``restart`` (nothing
+    usable was sent; ``part`` was deleted, ask again).
+    """
+    headers = {"User-Agent": f"sro-analysis/{__version__}", "Accept-Encoding": "identity"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        # URLs come from the catalogue (https) or base_url (tests, self-hosted copies).
+        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        if exc.code == 416 and offset:
+            # "Range not satisfiable": either the .part already holds the whole file (the
+            # rename was interrupted) or it is longer than the file; only the first is usable.
+            if _content_range_total(exc.headers.get("Content-Range", "")) == offset:
+                return "resumed"
+            part.unlink()
+            return "restart"
+        if exc.code in _RETRYABLE_HTTP:
+            raise _Transient(f"HTTP {exc.code} {exc.reason}") from None
+        raise _FileFailed(f"HTTP {exc.code} {exc.reason} for {url}") from None
+    except urllib.error.URLError as exc:
+        raise _Transient(f"{exc.reason}", unreachable=True) from None
+    except (TimeoutError, ConnectionError, http.client.HTTPException, socket.timeout) as exc:
+        # Raised after the connection was made (urllib wraps connect errors in URLError).
+        raise _Transient(f"{type(exc).__name__}: {exc}") from None
+
+    with response:
+        length = response.headers.get("Content-Length")
+        if offset and response.status == 206:
+            start = _content_range_start(response.headers.get("Content-Range", ""))
+            if start != offset:
+                part.unlink()
+                return "restart"
+            mode, expected_total = "ab", (offset + int(length) if length else None)
+        elif offset:
+            # 200 to a Range request: the server sends the whole file, so start again.
+            part.unlink()
+            mode, expected_total = "wb", (int(length) if length else None)
+            offset = -1  # marks the restart for the caller's note
+        else:
+            mode, expected_total = "wb", (int(length) if length else None)
+        task = bar.start(label, expected_total, completed=max(offset, 0))
+        try:
+            with part.open(mode) as fh:
+                while True:
+                    try:
+                        chunk = response.read(_CHUNK_BYTES)
+                    except (TimeoutError, ConnectionError, http.client.HTTPException, OSError) as exc:
+                        raise _Transient(f"{type(exc).__name__} while reading: {exc}") from None
+                    if not chunk:
+                        break
+                    fh.write(chunk)
+                    bar.advance(task, len(chunk))
+        finally:
+            bar.stop(task)
+    received = part.stat().st_size
+    if expected_total is not None and received < expected_total:
+        raise _Transient(f"connection closed after {received:,} of {expected_total:,} bytes")
+    if offset == -1:
+        return "restarted"
+    return "resumed" if offset > 0 else "complete"
+
+
+def _content_range_start(header: str) -> int | None:
+    match = re.match(r"bytes\s+(\d+)-\d+/(\d+|\*)", header.strip())
+    return int(match.group(1)) if match else None
+
+
+def _content_range_total(header: str) -> int | None:
+    match = re.match(r"bytes\s+(?:\d+-\d+|\*)/(\d+)", header.strip())
+    return int(match.group(1)) if match else None
+
+
+def _copy_from_mirror(entry: CatalogEntry, mirror: Path, cache: Path, *, force: bool, bar: _Bar) -> FetchedFile:
+    source = mirror / entry.relpath
+    target = cache / entry.relpath
+
+    def result(status: str, size: int | None = None, sha: str | None = None, reason: str = "") -> FetchedFile:
+        return FetchedFile(entry.relpath, entry.relpath, entry.url, "mirror", status, size, sha, reason)
+
+    if not source.is_file():
+        return result(FAILED, reason=f"missing from mirror: {source}")
+    if not force and target.is_file() and sha256_file(target) == entry.sha256:
+        return result(ALREADY_CACHED, target.stat().st_size, entry.sha256)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(target.name + ".part")
+    digest = hashlib.sha256()
+    # A copy, not a hard link: editing the cache must never touch the shared mirror.
+    task = bar.start(entry.relpath, source.stat().st_size)
+    try:
+        with source.open("rb") as src, part.open("wb") as dst:
+            for chunk in iter(lambda: src.read(_CHUNK_BYTES), b""):
+                digest.update(chunk)
+                dst.write(chunk)
+                bar.advance(task, len(chunk))
+    finally:
+        bar.stop(task)
+    sha = digest.hexdigest()
+    if sha != entry.sha256:
+        part.unlink()
+        raise FetchError(
+            f"checksum mismatch for {entry.relpath} in mirror {source}: "
+            f"expected SHA-256 {entry.sha256}, got {sha}; the mirror copy differs from the catalogue"
+        )
+    os.replace(part, target)
+    return result(COPIED_FROM_MIRROR, target.stat().st_size, sha)
+
+
+# --------------------------------------------------------------------------- manifests
+
+
+def _write_manifests(cache: Path, catalog: str, results: Sequence[FetchedFile]) -> None:
+    """Write MANIFEST.sha256 and manifest.json for the files present; sorted, no timestamps."""
+    present: dict[str, dict[str, object]] = {}
+    for f in results:
+        if f.status == FAILED or f.sha256 is None:
+            continue
+        item = present.setdefault(
+            f.path, {"path": f.path, "sha256": f.sha256, "bytes": f.bytes, "url": f.url, "relpaths": []}
+        )
+        item["relpaths"].append(f.relpath)  # type: ignore[union-attr]
+    files = [present[p] for p in sorted(present)]
+    for item in files:
+        item["relpaths"] = sorted(item["relpaths"])  # type: ignore[arg-type]
+    sha_lines = "".join(f"{item['sha256']}  {item['path']}\n" for item in files)
+    payload = json.dumps({"catalog": catalog, "files": files}, indent=2, sort_keys=True) + "\n"
+    _write_atomic(cache / MANIFEST_SHA256, sha_lines)
+    _write_atomic(cache / MANIFEST_JSON, payload)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8", newline="\n")
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class _Bar:
+    """Thin wrapper over ``rich.progress`` that does nothing when progress is off."""
+
+    def __init__(self, progress: object | None) -> None:
+        self._progress = progress
+
+    def start(self, label: str, total: int | None, completed: int = 0) -> object | None:
+        if self._progress is None:
+            return None
+        return self._progress.add_task(label, total=total, completed=completed)  # type: ignore[attr-defined]
+
+    def advance(self, task: object | None, n: int) -> None:
+        if self._progress is not None and task is not None:
+            self._progress.advance(task, n)  # type: ignore[attr-defined]
+
+    def stop(self, task: object | None) -> None:
+        if self._progress is not None and task is not None:
+            self._progress.remove_task(task)  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def _progress_bar(enabled: bool) -> Iterator[_Bar]:
+    if not enabled:
+        yield _Bar(None)
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        yield _Bar(progress)

@@ -1,0 +1,296 @@
+"""Funnel-plot control limits for unit proportions, with overdispersion (SPEC §3.3, "Funnel plot").
+
+A funnel plot compares each unit's rate x/n (school, officer) with a target p₀ and control
+limits that narrow as n grows. Real units differ for reasons the binomial model ignores, so the
+limits are widened by a between-unit variance τ² when the data are overdispersed.
+
+Method (Spiegelhalter 2005, doi:10.1002/sim.1970, as implemented by FunnelPlotR and
+PowerBI-Funnels; SPEC keys FUNNEL-R, FUNNEL-PBI):
+
+1. p₀ = Σx/Σn (or an external target); unadjusted limits p₀ ± z·sqrt(p₀(1−p₀)/n).
+2. Arcsine scale: yᵢ = asin(√(xᵢ/nᵢ)), sᵢ = 1/(2√nᵢ), θ₀ = asin(√p₀), zᵢ = (yᵢ−θ₀)/sᵢ.
+3. Winsorise zᵢ at its 10th/90th percentiles (linear interpolation, R type 7 = numpy default).
+4. φ = mean(z_w²); if Iφ ≤ I−1 then τ² = 0, else τ² = (Iφ − (I−1)) / (Σw − Σw²/Σw), w = 1/s².
+5. OD limits sin²(θ₀ ± z·sqrt(sᵢ² + τ²)) with the angle clipped to [0, π/2];
+   OD-adjusted z: zᵢ·sᵢ/sqrt(sᵢ² + τ²).
+6. With ``overdispersion="auto"`` the OD limits are used only if Iφ is significant against
+   χ²(I−1) at 0.05.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sro_analysis.metrics.intervals import normal_quantile
+
+__all__ = ["FUNNEL_POSITIONS", "FunnelResult", "funnel"]
+
+#: Ordered labels for where a unit falls relative to the limits in use.
+FUNNEL_POSITIONS: tuple[str, ...] = ("below_998", "below_95", "within", "above_95", "above_998")
+
+#: Significance level of the χ² overdispersion test in ``overdispersion="auto"``.
+OD_TEST_ALPHA = 0.05
+
+_OD_MODES = {"auto": "auto", True: "forced_on", False: "forced_off"}
+
+
+def _normal_limits(p0: float, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
+    """Unclipped p₀ ± z·sqrt(p₀(1−p₀)/n)."""
+    half = z * np.sqrt(p0 * (1.0 - p0) / n)
+    return p0 - half, p0 + half
+
+
+def _od_limits(theta0: float, n: np.ndarray, tau2: float, z: float) -> tuple[np.ndarray, np.ndarray]:
+    """sin²(θ₀ ± z·sqrt(s² + τ²)) with the angle clipped to [0, π/2]."""
+    spread = z * np.sqrt(1.0 / (4.0 * n) + tau2)
+    lower = np.sin(np.clip(theta0 - spread, 0.0, np.pi / 2.0)) ** 2
+    upper = np.sin(np.clip(theta0 + spread, 0.0, np.pi / 2.0)) ** 2
+    return lower, upper
+
+
+def _level_suffix(level: float) -> str:
+    # 0.95 -> "95", 0.998 -> "998": the column names used across the package.
+    return f"{level * 100:g}".replace(".", "")
+
+
+@dataclass(frozen=True)
+class FunnelResult:
+    """Funnel-plot statistics for a set of units.
+
+    Attributes:
+        p0: Target proportion (pooled Σx/Σn unless an external target was given).
+        theta0: asin(√p₀).
+        winsor_low: 10th percentile of the arcsine z-scores.
+        winsor_high: 90th percentile of the arcsine z-scores.
+        phi: Overdispersion factor mean(z_w²).
+        i_phi: I·φ, the χ² statistic on I−1 degrees of freedom.
+        tau2: DerSimonian–Laird between-unit variance on the arcsine scale.
+        chi2_p: Upper-tail χ²(I−1) p-value of I·φ.
+        od_applied: Whether the limits in use are the overdispersion-adjusted ones.
+        od_mode: ``"auto"``, ``"forced_on"`` or ``"forced_off"``.
+        levels: The two confidence levels (inner, outer).
+        units: One row per unit (see :func:`funnel`).
+    """
+
+    p0: float
+    theta0: float
+    winsor_low: float
+    winsor_high: float
+    phi: float
+    i_phi: float
+    tau2: float
+    chi2_p: float
+    od_applied: bool
+    od_mode: str
+    levels: tuple[float, float]
+    units: pd.DataFrame
+
+    def limits_curve(self, n_values) -> pd.DataFrame:
+        """Limits in use evaluated at arbitrary denominators, for drawing smooth funnel lines.
+
+        Args:
+            n_values: Positive denominators (array-like).
+
+        Returns:
+            DataFrame with columns ``n, lo95, hi95, lo998, hi998`` (named after ``levels``),
+            clipped to [0, 1]; OD-adjusted when ``od_applied``.
+
+        Example:
+            >>> res = funnel(pd.DataFrame({"unit": list("ABC"), "x": [5, 9, 30], "n": [20, 30, 60]}))
+            >>> res.limits_curve([10, 1000]).round(3).to_dict("list")["lo95"]
+            [0.096, 0.37]
+        """
+        n = np.asarray(n_values, dtype=float).ravel()
+        if np.any(~np.isfinite(n)) or np.any(n <= 0):
+            raise ValueError("limits_curve needs finite n_values > 0")
+        curve = pd.DataFrame({"n": n})
+        for level in self.levels:
+            z = normal_quantile(level)
+            if self.od_applied:
+                lower, upper = _od_limits(self.theta0, n, self.tau2, z)
+            else:
+                lower, upper = _normal_limits(self.p0, n, z)
+            suffix = _level_suffix(level)
+            curve[f"lo{suffix}"] = np.clip(lower, 0.0, 1.0)
+            curve[f"hi{suffix}"] = np.clip(upper, 0.0, 1.0)
+        return curve
+
+    def summary(self) -> str:
+        """One-line summary for captions: target, φ, τ², χ² p-value and whether OD was applied.
+
+        Example:
+            >>> res = funnel(pd.DataFrame({"unit": list("ABC"), "x": [5, 9, 30], "n": [20, 30, 60]}))
+            >>> res.summary()
+            'funnel: 3 units, p0=0.4, phi=1.424, tau2=0.008683, chi2 p=0.118, OD not applied (auto)'
+        """
+        applied = "OD applied" if self.od_applied else "OD not applied"
+        return (
+            f"funnel: {len(self.units)} units, p0={self.p0:.4g}, phi={self.phi:.4g}, "
+            f"tau2={self.tau2:.4g}, chi2 p={self.chi2_p:.4g}, {applied} ({self.od_mode})"
+        )
+
+    def __repr__(self) -> str:
+        return f"FunnelResult({self.summary()})"
+
+    def _repr_html_(self) -> str:
+        return f"<p><b>{self.summary()}</b></p>" + self.units.to_html(index=False)
+
+
+def _validated_counts(
+    data: pd.DataFrame, x: str, n: str, unit: str, *, caller: str = "funnel", allow_zero_n: bool = False
+) -> pd.DataFrame:
+    """Columns ``unit, x, n`` checked (0 <= x <= n, n > 0 or >= 0, unique units), sorted by unit.
+
+    Shared with :mod:`sro_analysis.metrics.shrinkage`: one home for the unit-count checks.
+    """
+    missing = [c for c in (unit, x, n) if c not in data.columns]
+    if missing:
+        raise ValueError(f"{caller}: missing column(s) {missing}; have {list(data.columns)}")
+    # Counts keep their input dtype (integers stay integers); arithmetic uses floats.
+    frame = pd.DataFrame(
+        {
+            "unit": data[unit].to_numpy(),
+            "x": pd.to_numeric(data[x], errors="raise").to_numpy(),
+            "n": pd.to_numeric(data[n], errors="raise").to_numpy(),
+        }
+    )
+    n_bad = (frame["n"] < 0) if allow_zero_n else (frame["n"] <= 0)
+    bad = frame["x"].isna() | frame["n"].isna() | n_bad | (frame["x"] < 0) | (frame["x"] > frame["n"])
+    if bad.any():
+        rule = "n >= 0" if allow_zero_n else "n > 0"
+        rows = frame.loc[bad, ["unit", "x", "n"]].head(5).to_dict("records")
+        raise ValueError(f"{caller}: need 0 <= x <= n and {rule} for every unit; offending rows: {rows}")
+    if frame["unit"].isna().any():
+        raise ValueError(f"{caller}: unit ids must not be missing")
+    dupes = frame["unit"].duplicated(keep=False)
+    if dupes.any():
+        raise ValueError(f"{caller}: duplicate unit(s) {sorted(frame.loc[dupes, 'unit'].unique().tolist())}")
+    return frame.sort_values("unit", kind="stable").reset_index(drop=True)
+
+
+def _position(rate: np.ndarray, lo_in, hi_in, lo_out, hi_out) -> np.ndarray:
+    return np.select(
+        [rate < lo_out, rate < lo_in, rate > hi_out, rate > hi_in],
+        ["below_998", "below_95", "above_998", "above_95"],
+        default="within",
+    )
+
+
+def funnel(
+    data: pd.DataFrame,
+    *,
+    x: str = "x",
+    n: str = "n",
+    unit: str = "unit",
+    target: float | None = None,
+    overdispersion="auto",
+    levels: tuple[float, float] = (0.95, 0.998),
+) -> FunnelResult:
+    """Funnel-plot limits, z-scores and overdispersion for unit proportions (SPEC §3.3).
+
+    Args:
+        data: One row per unit with event count, denominator and unit id. Not modified.
+        x: Column of event counts.
+        n: Column of denominators (> 0).
+        unit: Column of unit ids (unique).
+        target: External benchmark p₀ in (0, 1); default the pooled Σx/Σn.
+        overdispersion: ``"auto"`` (apply the τ² adjustment only if the χ² test of Iφ on I−1
+            df is significant at 0.05), ``True`` (always) or ``False`` (never).
+        levels: Inner and outer confidence levels; column suffixes are ``95``/``998`` for the
+            defaults (``f"{100*level:g}"`` without the dot otherwise).
+
+    Returns:
+        A :class:`FunnelResult`. Its ``units`` frame, sorted by unit, has columns
+        ``unit, x, n, rate, z, z_winsorised, z_adjusted``, the unclipped ``normal_lo95 …
+        normal_hi998`` and ``od_lo95 … od_hi998`` (OD limits are always computed with the
+        estimated τ², whether or not applied), the limits in use ``lo95, hi95, lo998, hi998``
+        clipped to [0, 1], and ``position`` (one of :data:`FUNNEL_POSITIONS`, comparing the rate
+        with the limits in use; "95" names the inner and "998" the outer level even when
+        custom ``levels`` are given). ``z_adjusted`` = z·s/sqrt(s² + τ²) with the estimated τ².
+
+    Raises:
+        ValueError: Missing columns, duplicate units, fewer than 2 units, ``n <= 0``,
+            ``x`` outside [0, n], a degenerate target, or a bad ``overdispersion`` value.
+
+    Example:
+        >>> df = pd.DataFrame({"unit": list("ABCDEFGH"),
+        ...                    "x": [7, 30, 2, 60, 12, 45, 5, 90],
+        ...                    "n": [20, 50, 10, 200, 15, 120, 40, 150]})
+        >>> res = funnel(df)
+        >>> round(res.p0, 6), round(res.tau2, 6), res.od_applied
+        (0.414876, 0.027165, True)
+        >>> g = res.units.set_index("unit").loc["G"]
+        >>> round(float(g["z"]), 4), round(float(g["z_adjusted"]), 4), g["position"]
+        (-4.2816, -1.8517, 'within')
+    """
+    if not isinstance(overdispersion, (bool, np.bool_)) and overdispersion != "auto":
+        raise ValueError(f"overdispersion must be 'auto', True or False, got {overdispersion!r}")
+    od_mode = _OD_MODES[overdispersion if overdispersion == "auto" else bool(overdispersion)]
+    if len(levels) != 2 or not levels[0] < levels[1]:
+        raise ValueError(f"levels must be two increasing confidence levels, got {levels!r}")
+    frame = _validated_counts(data, x, n, unit)
+    if len(frame) < 2:
+        raise ValueError("funnel: need at least 2 units to estimate overdispersion")
+
+    xs = frame["x"].to_numpy(dtype=float)
+    ns = frame["n"].to_numpy(dtype=float)
+    p0 = float(xs.sum() / ns.sum()) if target is None else float(target)
+    if not 0.0 < p0 < 1.0:
+        # p0 of 0 or 1 has zero binomial variance: every limit collapses onto p0.
+        raise ValueError(f"funnel: target p0 must be strictly between 0 and 1, got {p0}")
+
+    rate = xs / ns
+    theta0 = float(np.arcsin(np.sqrt(p0)))
+    s = 1.0 / (2.0 * np.sqrt(ns))
+    z = (np.arcsin(np.sqrt(rate)) - theta0) / s
+    winsor_low, winsor_high = (float(q) for q in np.percentile(z, [10, 90]))
+    z_w = np.clip(z, winsor_low, winsor_high)
+
+    n_units = len(frame)
+    phi = float(np.mean(z_w**2))
+    i_phi = n_units * phi
+    w = 1.0 / s**2
+    if i_phi <= n_units - 1:
+        tau2 = 0.0
+    else:
+        tau2 = float((i_phi - (n_units - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    chi2_p = float(stats.chi2.sf(i_phi, n_units - 1))
+    od_applied = chi2_p < OD_TEST_ALPHA if od_mode == "auto" else od_mode == "forced_on"
+
+    units = frame.assign(rate=rate, z=z, z_winsorised=z_w, z_adjusted=z * s / np.sqrt(s**2 + tau2))
+    for level in levels:
+        zc = normal_quantile(level)
+        suffix = _level_suffix(level)
+        units[f"normal_lo{suffix}"], units[f"normal_hi{suffix}"] = _normal_limits(p0, ns, zc)
+    for level in levels:
+        zc = normal_quantile(level)
+        suffix = _level_suffix(level)
+        units[f"od_lo{suffix}"], units[f"od_hi{suffix}"] = _od_limits(theta0, ns, tau2, zc)
+    source = "od" if od_applied else "normal"
+    for level in levels:
+        suffix = _level_suffix(level)
+        units[f"lo{suffix}"] = units[f"{source}_lo{suffix}"].clip(0.0, 1.0)
+        units[f"hi{suffix}"] = units[f"{source}_hi{suffix}"].clip(0.0, 1.0)
+    inner, outer = (_level_suffix(level) for level in levels)
+    units["position"] = _position(
+        rate, units[f"lo{inner}"], units[f"hi{inner}"], units[f"lo{outer}"], units[f"hi{outer}"]
+    )
+
+    return FunnelResult(
+        p0=p0,
+        theta0=theta0,
+        winsor_low=winsor_low,
+        winsor_high=winsor_high,
+        phi=phi,
+        i_phi=i_phi,
+        tau2=tau2,
+        chi2_p=chi2_p,
+        od_applied=bool(od_applied),
+        od_mode=od_mode,
+        levels=(float(levels[0]), float(levels[1])),
+        units=units,
+    )

@@ -1,0 +1,493 @@
+"""Tests for sro_analysis.fetch against a real local HTTP server (no mocks).
+
+The server (``http.server.ThreadingHTTPServer`` on 127.0.0.1, port 0, in a thread) serves a
+temporary folder laid out like raw.githubusercontent.com (``/owner/repo/commit/path``) and
+can honour Range requests, ignore them, or drop the connection part-way through a body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from sro_analysis.fetch import (
+    ALREADY_CACHED,
+    COPIED_FROM_MIRROR,
+    DOWNLOADED,
+    FAILED,
+    MANIFEST_JSON,
+    MANIFEST_SHA256,
+    RESUMED,
+    CatalogEntry,
+    FetchError,
+    FetchReport,
+    default_cache_dir,
+    fetch,
+    load_catalog,
+    network_path,
+    sha256_file,
+)
+
+ORIGIN = "https://raw.githubusercontent.com"
+FAST = {"progress": False, "backoff": 0.0, "timeout": 10.0}
+
+
+# --------------------------------------------------------------------------- local server
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Serves ``server.root``; Range support, plus the server's fault-injection switches."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:  # keep test output clean
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        server: _Server = self.server  # type: ignore[assignment]
+        range_header = self.headers.get("Range")
+        server.requests.append((self.path, range_header))
+        file = server.root / self.path.lstrip("/")
+        if not file.is_file():
+            self._send_body(404, b"not found", {})
+            return
+        body = file.read_bytes()
+        start = 0
+        match = re.fullmatch(r"bytes=(\d+)-", range_header or "")
+        if match and not server.ignore_range:
+            start = int(match.group(1))
+            if start >= len(body):
+                self._send_body(416, b"", {"Content-Range": f"bytes */{len(body)}"})
+                return
+        status = 206 if start else 200
+        headers = {"Content-Range": f"bytes {start}-{len(body) - 1}/{len(body)}"} if start else {}
+        payload = body[start:]
+        if server.drops_left > 0:
+            # Promise the whole payload, send part of it, then hang up: an interrupted download.
+            server.drops_left -= 1
+            self.send_response(status)
+            for name, value in {**headers, "Content-Length": str(len(payload))}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload[: server.drop_after])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self._send_body(status, payload, headers)
+
+    def _send_body(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for name, value in {**headers, "Content-Length": str(len(payload))}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.root = root
+        self.requests: list[tuple[str, str | None]] = []
+        self.ignore_range = False
+        self.drops_left = 0
+        self.drop_after = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    root = tmp_path / "served"
+    root.mkdir()
+    httpd = _Server(root)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=5)
+
+
+def _publish(
+    server: _Server, relpath: str, data: bytes, *, derived: str = "", sha256: str | None = None
+) -> CatalogEntry:
+    """Put ``data`` on the server as a repository file and return its catalogue entry."""
+    repo_path = f"owner/repo/abc1234/data/{Path(relpath).name}"
+    target = server.root / repo_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    digest = sha256 or hashlib.sha256(data).hexdigest()
+    return CatalogEntry(relpath, f"{ORIGIN}/{repo_path}", True, derived, digest, len(data), "test", "")
+
+
+def _payload(size: int, seed: int) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+# --------------------------------------------------------------------------- network mode
+
+
+def test_full_download_verifies_checksum_and_writes_manifest(server: _Server, tmp_path: Path) -> None:
+    small = _publish(server, "crimes/a.csv", b"ID,Arrest\n1,true\n2,false\n")
+    large = _publish(server, "trr/b.csv.gz", _payload(200_000, seed=1))
+    cache = tmp_path / "cache"
+
+    report = fetch([large, small], cache_dir=cache, base_url=server.base_url, **FAST)
+
+    assert report.ok
+    assert [(f.relpath, f.status) for f in report.files] == [
+        ("crimes/a.csv", DOWNLOADED),
+        ("trr/b.csv.gz", DOWNLOADED),
+    ]
+    assert (cache / "trr/b.csv.gz").read_bytes() == _payload(200_000, seed=1)
+    assert sha256_file(cache / "crimes/a.csv") == small.sha256
+    assert not list(cache.rglob("*.part"))
+    assert (cache / MANIFEST_SHA256).read_text() == (
+        f"{small.sha256}  crimes/a.csv\n{large.sha256}  trr/b.csv.gz\n"
+    )
+    manifest = json.loads((cache / MANIFEST_JSON).read_text())
+    assert [f["path"] for f in manifest["files"]] == ["crimes/a.csv", "trr/b.csv.gz"]
+    assert manifest["files"][1]["bytes"] == 200_000
+
+
+def test_resume_after_interrupted_download(server: _Server, tmp_path: Path) -> None:
+    data = _payload(300_000, seed=2)
+    entry = _publish(server, "trr/main.csv.gz", data)
+    cache = tmp_path / "cache"
+    part = cache / "trr/main.csv.gz.part"
+    server.drops_left, server.drop_after = 1, 100_000
+
+    first = fetch([entry], cache_dir=cache, base_url=server.base_url, retries=0, **FAST)
+
+    assert first.files[0].status == FAILED
+    assert "connection closed after 100,000 of 300,000 bytes" in first.files[0].reason
+    assert part.stat().st_size == 100_000
+    assert not (cache / "trr/main.csv.gz").exists()
+
+    second = fetch([entry], cache_dir=cache, base_url=server.base_url, retries=0, **FAST)
+
+    assert second.files[0].status == RESUMED
+    assert server.requests[-1][1] == "bytes=100000-"
+    assert (cache / "trr/main.csv.gz").read_bytes() == data
+    assert not part.exists()
+
+
+def test_resume_within_one_fetch_through_retries(server: _Server, tmp_path: Path) -> None:
+    data = _payload(250_000, seed=3)
+    entry = _publish(server, "trr/officers.csv.gz", data)
+    server.drops_left, server.drop_after = 2, 60_000  # two drops: 60,000 then 60,000 more bytes
+
+    report = fetch([entry], cache_dir=tmp_path / "cache", base_url=server.base_url, retries=3, **FAST)
+
+    assert report.files[0].status == RESUMED
+    assert [r for _, r in server.requests] == [None, "bytes=60000-", "bytes=120000-"]
+    assert (tmp_path / "cache/trr/officers.csv.gz").read_bytes() == data
+
+
+def test_server_ignoring_range_restarts_from_scratch(server: _Server, tmp_path: Path) -> None:
+    data = _payload(120_000, seed=4)
+    entry = _publish(server, "roster/roster.csv.gz", data)
+    cache = tmp_path / "cache"
+    (cache / "roster").mkdir(parents=True)
+    # A stale partial file that is NOT a prefix of the data: appending to it would corrupt the file.
+    (cache / "roster/roster.csv.gz.part").write_bytes(b"x" * 5_000)
+    server.ignore_range = True
+
+    report = fetch([entry], cache_dir=cache, base_url=server.base_url, retries=0, **FAST)
+
+    assert report.files[0].status == DOWNLOADED
+    assert "Range ignored or refused); restarted from the beginning" in report.files[0].reason
+    assert server.requests == [("/" + entry.url.removeprefix(ORIGIN + "/"), "bytes=5000-")]
+    assert (cache / "roster/roster.csv.gz").read_bytes() == data
+
+
+def test_complete_part_left_by_an_interrupted_rename_is_used(server: _Server, tmp_path: Path) -> None:
+    data = _payload(90_000, seed=8)
+    entry = _publish(server, "trr/statuses.csv.gz", data)
+    cache = tmp_path / "cache"
+    (cache / "trr").mkdir(parents=True)
+    (cache / "trr/statuses.csv.gz.part").write_bytes(data)
+
+    report = fetch([entry], cache_dir=cache, base_url=server.base_url, retries=0, **FAST)
+
+    assert report.files[0].status == RESUMED
+    assert server.requests[0][1] == "bytes=90000-"  # answered 416 with the full length
+    assert (cache / "trr/statuses.csv.gz").read_bytes() == data
+
+
+def test_part_longer_than_the_file_is_discarded(server: _Server, tmp_path: Path) -> None:
+    data = _payload(20_000, seed=9)
+    entry = _publish(server, "trr/charges.csv.gz", data)
+    cache = tmp_path / "cache"
+    (cache / "trr").mkdir(parents=True)
+    (cache / "trr/charges.csv.gz.part").write_bytes(data + b"junk")
+
+    report = fetch([entry], cache_dir=cache, base_url=server.base_url, retries=0, **FAST)
+
+    assert report.files[0].status == DOWNLOADED
+    assert [r for _, r in server.requests] == ["bytes=20004-", None]
+    assert (cache / "trr/charges.csv.gz").read_bytes() == data
+
+
+def test_checksum_mismatch_raises_naming_the_file(server: _Server, tmp_path: Path) -> None:
+    entry = _publish(server, "juvenile/disp.csv", b"district,count\n1,3\n", sha256="0" * 64)
+    cache = tmp_path / "cache"
+
+    expected = r"checksum mismatch for juvenile/disp\.csv downloaded from http://127\.0\.0\.1"
+    with pytest.raises(FetchError, match=expected):
+        fetch([entry], cache_dir=cache, base_url=server.base_url, **FAST)
+
+    assert not (cache / "juvenile/disp.csv").exists()
+    assert not (cache / "juvenile/disp.csv.part").exists()
+
+
+def test_404_is_a_failed_entry_with_reason_and_others_still_fetched(server: _Server, tmp_path: Path) -> None:
+    good = _publish(server, "cps/profiles.csv", b"School_ID\n609819\n")
+    missing = CatalogEntry("cps/gone.csv", f"{ORIGIN}/owner/repo/abc1234/gone.csv", False, "", "1" * 64, 10)
+    cache = tmp_path / "cache"
+
+    report = fetch([good, missing], cache_dir=cache, base_url=server.base_url, **FAST)
+
+    status = {f.relpath: f for f in report.files}
+    assert status["cps/profiles.csv"].status == DOWNLOADED
+    assert status["cps/gone.csv"].status == FAILED
+    assert status["cps/gone.csv"].reason.startswith("HTTP 404 Not Found for http://127.0.0.1")
+    assert not report.ok
+    assert "1 failed:\n  cps/gone.csv: HTTP 404" in report.summary()
+    # A 404 is final: asked once, not retried.
+    assert sum(path.endswith("gone.csv") for path, _ in server.requests) == 1
+    assert (cache / MANIFEST_SHA256).read_text() == f"{good.sha256}  cps/profiles.csv\n"
+    with pytest.raises(FetchError, match="cps/gone.csv: HTTP 404"):
+        report.raise_for_failures()
+
+
+def test_already_cached_files_are_not_downloaded_again(server: _Server, tmp_path: Path) -> None:
+    entry = _publish(server, "crimes/a.csv", _payload(50_000, seed=5))
+    cache = tmp_path / "cache"
+    fetch([entry], cache_dir=cache, base_url=server.base_url, **FAST)
+    requests_after_first = len(server.requests)
+
+    again = fetch([entry], cache_dir=cache, base_url=server.base_url, **FAST)
+
+    assert again.files[0].status == ALREADY_CACHED
+    assert again.files[0].sha256 == entry.sha256
+    assert len(server.requests) == requests_after_first
+
+    forced = fetch([entry], cache_dir=cache, base_url=server.base_url, force=True, **FAST)
+    assert forced.files[0].status == DOWNLOADED
+    assert len(server.requests) == requests_after_first + 1
+
+
+def test_corrupted_cached_copy_is_downloaded_again(server: _Server, tmp_path: Path) -> None:
+    entry = _publish(server, "crimes/a.csv", b"ID\n1\n")
+    cache = tmp_path / "cache"
+    (cache / "crimes").mkdir(parents=True)
+    (cache / "crimes/a.csv").write_bytes(b"ID\n9\n")
+
+    report = fetch([entry], cache_dir=cache, base_url=server.base_url, **FAST)
+
+    assert report.files[0].status == DOWNLOADED
+    assert "cached copy had SHA-256" in report.files[0].reason
+    assert (cache / "crimes/a.csv").read_bytes() == b"ID\n1\n"
+
+
+def test_derived_subset_downloads_the_original_and_records_its_checksum(server: _Server, tmp_path: Path) -> None:
+    whole_city = b"trr_id,location\n1,SCHOOL - PUBLIC BUILDING\n2,STREET\n"
+    subset = _publish(
+        server, "trr/school-subset/TRR-main__school_locations.csv", whole_city,
+        derived="school-location subset: rows whose location contains SCHOOL",
+        sha256=hashlib.sha256(b"trr_id,location\n1,SCHOOL - PUBLIC BUILDING\n").hexdigest(),
+    )
+    cache = tmp_path / "cache"
+
+    report = fetch([subset], cache_dir=cache, base_url=server.base_url, **FAST)
+
+    fetched = report.files[0]
+    assert fetched.status == DOWNLOADED
+    assert fetched.path == "trr/school-subset/originals/TRR-main__school_locations.csv"
+    assert fetched.sha256 == hashlib.sha256(whole_city).hexdigest()  # what was downloaded, not the subset
+    assert (cache / fetched.path).read_bytes() == whole_city
+
+
+def test_derived_row_sharing_an_original_reuses_the_download(server: _Server, tmp_path: Path) -> None:
+    full = _publish(server, "crimes/full.csv", b"ID,Location Description\n1,SCHOOL, PUBLIC, GROUNDS\n2,STREET\n")
+    subset = CatalogEntry("crimes/school.csv", full.url, True, "school-location subset", "2" * 64, 5)
+    cache = tmp_path / "cache"
+
+    report = fetch([subset, full], cache_dir=cache, base_url=server.base_url, **FAST)
+
+    status = {f.relpath: (f.status, f.path, f.reason) for f in report.files}
+    assert status["crimes/full.csv"] == (DOWNLOADED, "crimes/full.csv", "")
+    assert status["crimes/school.csv"] == (ALREADY_CACHED, "crimes/full.csv", "same original as crimes/full.csv")
+    assert len(server.requests) == 1
+    manifest = json.loads((cache / MANIFEST_JSON).read_text())
+    assert manifest["files"][0]["relpaths"] == ["crimes/full.csv", "crimes/school.csv"]
+
+
+def test_manifest_is_deterministic(server: _Server, tmp_path: Path) -> None:
+    a = _publish(server, "z/last.csv", b"z\n")
+    b = _publish(server, "a/first.csv", _payload(70_000, seed=6))
+    c = _publish(server, "m/middle.csv", b"m\n")
+
+    fetch([a, b, c], cache_dir=tmp_path / "one", base_url=server.base_url, **FAST)
+    fetch([c, a, b], cache_dir=tmp_path / "two", base_url=server.base_url, **FAST)
+    first = {name: (tmp_path / "one" / name).read_bytes() for name in (MANIFEST_SHA256, MANIFEST_JSON)}
+    fetch([b, c, a], cache_dir=tmp_path / "one", base_url=server.base_url, **FAST)  # all already cached
+
+    for name, content in first.items():
+        assert (tmp_path / "two" / name).read_bytes() == content
+        assert (tmp_path / "one" / name).read_bytes() == content
+    assert first[MANIFEST_SHA256].decode().splitlines()[0].endswith("  a/first.csv")
+
+
+def test_unreachable_host_is_a_clear_fetch_error(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port nobody listens on any more
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    entry = CatalogEntry("a.csv", f"{ORIGIN}/o/r/c/a.csv", True, "", "3" * 64, 1)
+
+    with pytest.raises(FetchError, match=rf"could not reach 127\.0\.0\.1:{port}: .*use --mirror DIR"):
+        fetch([entry], cache_dir=tmp_path / "cache", base_url=f"http://127.0.0.1:{port}", retries=1, **FAST)
+
+
+def test_progress_bar_runs_with_rich(server: _Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    entry = _publish(server, "a.csv", _payload(100_000, seed=7))
+
+    report = fetch([entry], cache_dir=tmp_path / "cache", base_url=server.base_url, progress=True, backoff=0.0)
+
+    assert report.files[0].status == DOWNLOADED
+    assert capsys.readouterr().out == ""  # progress goes to stderr, never stdout
+
+
+def test_report_frame_and_summary(server: _Server, tmp_path: Path) -> None:
+    entry = _publish(server, "crimes/a.csv", b"ID\n1\n")
+    report = fetch([entry], cache_dir=tmp_path / "cache", base_url=server.base_url, **FAST)
+
+    frame = report.to_frame()
+    assert list(frame.columns) == ["relpath", "path", "url", "source", "status", "bytes", "sha256", "reason"]
+    assert frame.loc[0, "bytes"] == 5
+    assert frame.loc[0, "source"] == "network"
+    assert report.summary().splitlines()[1:] == ["  downloaded: 1", "  bytes in cache for these files: 5"]
+
+
+# --------------------------------------------------------------------------- mirror mode
+
+
+def test_mirror_missing_file_is_reported_not_fatal(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    (mirror / "cps").mkdir(parents=True)
+    (mirror / "cps/present.csv").write_bytes(b"School_ID\n1\n")
+    digest = hashlib.sha256(b"School_ID\n1\n").hexdigest()
+    present = CatalogEntry("cps/present.csv", f"{ORIGIN}/o/r/c/p.csv", True, "", digest, 12)
+    absent = CatalogEntry("cps/absent.csv", f"{ORIGIN}/o/r/c/a.csv", True, "", "4" * 64, 1)
+
+    report = fetch([present, absent], cache_dir=tmp_path / "cache", mirror=mirror, progress=False)
+
+    status = {f.relpath: f for f in report.files}
+    assert status["cps/present.csv"].status == COPIED_FROM_MIRROR
+    assert status["cps/absent.csv"].status == FAILED
+    assert status["cps/absent.csv"].reason == f"missing from mirror: {mirror / 'cps/absent.csv'}"
+    assert "  copied_from_mirror: 1\n  failed: 1" in report.summary()
+
+
+def test_mirror_checksum_mismatch_raises_naming_the_file(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "a.csv").write_bytes(b"changed\n")
+    entry = CatalogEntry("a.csv", f"{ORIGIN}/o/r/c/a.csv", True, "", "5" * 64, 8)
+
+    with pytest.raises(FetchError, match=r"checksum mismatch for a\.csv in mirror"):
+        fetch([entry], cache_dir=tmp_path / "cache", mirror=mirror, progress=False)
+
+
+def test_missing_mirror_folder_is_a_fetch_error(tmp_path: Path) -> None:
+    with pytest.raises(FetchError, match="mirror folder not found"):
+        fetch("chicago", cache_dir=tmp_path / "cache", mirror=tmp_path / "nowhere", progress=False)
+
+
+@pytest.mark.real
+def test_mirror_copies_every_catalogue_file_with_matching_checksums(shared_data: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+
+    report = fetch("chicago", cache_dir=cache, mirror=shared_data, progress=False)
+
+    assert report.ok, report.summary()
+    assert report.counts()[COPIED_FROM_MIRROR] == 45
+    for fetched in report.files:
+        assert sha256_file(cache / fetched.relpath) == sha256_file(shared_data / fetched.relpath)
+    assert len((cache / MANIFEST_SHA256).read_text().splitlines()) == 45
+    again = fetch("chicago", cache_dir=cache, mirror=shared_data, progress=False)
+    assert again.counts()[ALREADY_CACHED] == 45
+
+
+@pytest.mark.real
+def test_catalogue_lists_exactly_the_mirror_files(shared_data: Path) -> None:
+    entries = load_catalog("chicago")
+    on_disk = sorted(
+        str(p.relative_to(shared_data)) for p in shared_data.rglob("*") if p.is_file() and p.name != "README.md"
+    )
+    assert [e.relpath for e in entries] == on_disk
+    for entry in entries:
+        assert (shared_data / entry.relpath).stat().st_size == entry.bytes
+
+
+# --------------------------------------------------------------------------- catalogue
+
+
+def test_packaged_catalogue_is_complete_and_consistent() -> None:
+    entries = load_catalog("chicago")
+
+    assert len(entries) == 45
+    assert sum(e.is_derived for e in entries) == 30  # 28 TRR school subsets, 1 crimes subset, 1 xlsm sheet
+    assert sum(e.url_confirmed for e in entries) == 43
+    assert {e.relpath for e in entries if not e.url_confirmed} == {
+        "cps-schools/Chicago_Public_Schools_-_School_Profile_Information_SY1617.csv",
+        "cps-schools/Chicago_Public_Schools_-_School_Profile_Information_SY1718.csv",
+    }
+    assert all(e.url.startswith(ORIGIN + "/") for e in entries)
+    assert all(e.licence for e in entries)
+    subsets = [e for e in entries if "/school-subset/" in e.relpath]
+    assert len(subsets) == 28
+    assert all(e.url.endswith(".csv.gz") and "/export/output/" in e.url for e in subsets)
+    # No two rows would be stored at the same cache path by a network fetch unless they share a URL.
+    paths = {}
+    for e in entries:
+        paths.setdefault(network_path(e, entries), set()).add(e.url)
+    assert all(len(urls) == 1 for urls in paths.values())
+
+
+def test_catalogue_csv_errors_name_file_line_and_column(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "relpath,url,url_confirmed,derived,sha256,bytes,licence,notes\n"
+        f"a.csv,{ORIGIN}/o/r/c/a.csv,true,,{'a' * 64},1,MIT,\n"
+        f"b.csv,{ORIGIN}/o/r/c/b.csv,maybe,,{'b' * 64},1,MIT,\n"
+    )
+    with pytest.raises(FetchError, match=r"bad\.csv, line 3, column url_confirmed: 'maybe'"):
+        load_catalog(bad)
+    with pytest.raises(FetchError, match="unknown catalogue 'newyork'"):
+        load_catalog("newyork")
+
+
+def test_default_cache_dir_honours_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SRO_ANALYSIS_CACHE", str(tmp_path / "elsewhere"))
+    assert default_cache_dir() == tmp_path / "elsewhere"
+    monkeypatch.delenv("SRO_ANALYSIS_CACHE")
+    assert default_cache_dir() == Path.home() / ".cache" / "sro-analysis" / "chicago"
+
+
+def test_empty_report_is_ok() -> None:
+    assert FetchReport("chicago", Path("/tmp/c"), None).ok
