@@ -1,4 +1,4 @@
-"""Metrics layer: intervals, funnel limits, shrinkage and disparity indices (SPEC §3.3, §3.4).
+"""Metrics layer: rates, intervals, funnel limits, shrinkage, disparity and suppression (SPEC §3.2-3.5).
 
 Every function here works on counts already aggregated from the canonical tables; nothing in
 this package reads raw files.
@@ -12,7 +12,11 @@ Example:
 from sro_analysis.metrics.disparity import ALL_OTHERS, RRI_STAGES, RRIResult, relative_rate_index, rri_table
 from sro_analysis.metrics.funnel import FUNNEL_POSITIONS, FunnelResult, funnel
 from sro_analysis.metrics.intervals import INTERVAL_METHODS, binomial_interval, normal_quantile
+from sro_analysis.metrics.rates import RateTable, contacts, overall_rate, rates, rates_from_counts
 from sro_analysis.metrics.shrinkage import EB_TIERS, BetaPrior, empirical_bayes, fit_beta_prior
+from sro_analysis.metrics.suppression import (
+    SuppressionResult, SuppressionRules, suppress_linked_tables, suppress_rates, suppress_table,
+)
 
 __all__ = [
     "ALL_OTHERS",
@@ -23,6 +27,16 @@ __all__ = [
     "BetaPrior",
     "FunnelResult",
     "RRIResult",
+    "RateTable",
+    "SuppressionResult",
+    "SuppressionRules",
+    "contacts",
+    "overall_rate",
+    "rates",
+    "rates_from_counts",
+    "suppress_linked_tables",
+    "suppress_rates",
+    "suppress_table",
     "binomial_interval",
     "empirical_bayes",
     "fit_beta_prior",

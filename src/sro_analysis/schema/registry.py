@@ -133,7 +133,12 @@ DEESCALATION_TACTICS = (
     "crisis_intervention_officer", "zone_of_safety", "other",
 )
 UNIT_TYPE = ("school", "officer", "district", "city", "group")
-GROUP_TYPE = ("all", "race_ethnicity", "sex", "disability", "age_band", "officer_scope")
+GROUP_TYPE = (
+    "all", "race_ethnicity", "sex", "disability", "age_band", "officer_scope",
+    # subject_resistance: de-escalation by resistance (SPEC §3.2); intersection: several group
+    # dimensions at once, group = "dim=value|dim=value" (metrics/rates.py).
+    "subject_resistance", "intersection",
+)
 MEASURES = (
     "ata", "ata_strict", "fpa", "crdc_ata", "custodial_arrest", "force_per_contact",
     "deescalation_documented",
@@ -436,7 +441,7 @@ RATES = Table(
         _f("rate", "float", "numerator / denominator.", required=False, minimum=0, maximum=1),
         _f("ci_low", "float", "Lower interval bound.", required=False, minimum=0, maximum=1),
         _f("ci_high", "float", "Upper interval bound.", required=False, minimum=0, maximum=1),
-        _f("ci_method", "enum", "Interval method.", enum=("wilson", "jeffreys", "clopper_pearson")),
+        _f("ci_method", "enum", "Interval method.", enum=("wilson", "wilson_cc", "jeffreys", "clopper_pearson")),
         _f("incomplete_outcomes", "bool", "U > 0.10: incomplete outcome data."),
         _f("withheld_unknown", "bool", "U > 0.25: not published, not ranked."),
         _f("unstable", "bool", "10 <= n < 20: unstable, show interval."),
@@ -460,12 +465,159 @@ DISCLOSURE_LOG = Table(
     ),
 )
 
+# ---------------------------------------------------------------------------------------------
+# Published tables (public tier of `sro-analysis publish`, src/sro_analysis/publish.py). Counts
+# withheld by SPEC §3.5 are empty cells, so their count fields are optional here.
+
+from dataclasses import replace as _replace  # noqa: E402
+
+SUPPRESSION_RULES = DISCLOSURE_LOG.field("rule").enum
+_WITHHOLDABLE = ("numerator", "denominator", "unknown")
+
+
+def _published_rate_fields(*, unit: bool = True) -> tuple[Field, ...]:
+    """Fields of the ``rates`` table as published: withheld counts become optional, plus display fields."""
+    out = []
+    for f in RATES.fields:
+        if not unit and f.name in ("unit_type", "unit_id"):
+            continue
+        out.append(_replace(f, required=False) if f.name in _WITHHOLDABLE else f)
+    return tuple(out) + (
+        _f("rate_display", "str", "The rate as shown: one decimal of percent, '<=5%' / '>=95%' when an "
+           "all-or-none result is coded, empty when withheld.", required=False),
+        _f("suppressed", "bool", "The rate or one of its counts is withheld or coded (SPEC §3.5)."),
+        _f("suppression_reason", "enum", "Why the rate was withheld or coded (see disclosure_log).",
+           required=False, enum=SUPPRESSION_RULES),
+    )
+
+
+_RATE_KEY = ("measure", "unit_type", "unit_id", "school_year", "group_type", "group")
+
+PUBLISHED_RATES_BY_SCHOOL = Table(
+    name="rates_by_school",
+    description="Alternatives-to-arrest, ATA-strict, custodial-arrest and force-per-contact rates per "
+                "school and school year, with the city total (unit_type 'city'), suppressed (SPEC §3.5).",
+    grain="one row per (measure, school or city, school year)",
+    kind="aggregate",
+    primary_key=_RATE_KEY,
+    fields=_published_rate_fields(),
+)
+
+PUBLISHED_RATES_BY_OFFICER = Table(
+    name="rates_by_officer",
+    description="Rates per officer and school year: all officers (by deciding officer) and assigned SROs "
+                "at their school. Officers are identified by a salted key or, on request, by name; never both.",
+    grain="one row per (officer scope, officer, measure, school year)",
+    kind="aggregate",
+    primary_key=("officer_scope", "officer_key", "measure", "school_year", "group_type", "group"),
+    fields=(
+        _f("officer_scope", "enum", "Which contacts count: 'all' (officer decided the outcome) or "
+           "'assigned_sro' (only while assigned to that school).", enum=("all", "assigned_sro")),
+        _f("officer_key", "str", "Stable salted hash (12 hex) of the officer; present when officers are hashed. "
+           "'unknown' = no deciding officer recorded.", required=False, pattern=r"^([0-9a-f]{12}|unknown)$"),
+        _f("officer_name", "str", "Officer name 'LAST, FIRST' (SPEC §3.5 rule 6: names are public in CPD "
+           "records); present only when the publisher chose names.", required=False),
+    ) + _published_rate_fields(unit=False),
+)
+
+PUBLISHED_RATES_BY_GROUP = Table(
+    name="rates_by_group",
+    description="City-wide rates by race/ethnicity and by sex per school year, suppressed (SPEC §3.5).",
+    grain="one row per (measure, school year, group type, group)",
+    kind="aggregate",
+    primary_key=_RATE_KEY,
+    fields=_published_rate_fields(),
+)
+
+PUBLISHED_DEESCALATION_BY_RESISTANCE = Table(
+    name="deescalation_by_resistance",
+    description="Share of force reports documenting de-escalation, by subject resistance and school year "
+                "(group 'all' = every report). Describes force incidents, not all contacts.",
+    grain="one row per (school year, resistance category)",
+    kind="aggregate",
+    primary_key=_RATE_KEY,
+    fields=_published_rate_fields(),
+)
+
+PUBLISHED_JUVENILE_DISPOSITIONS_BY_DISTRICT = Table(
+    name="juvenile_dispositions_by_district",
+    description="Formal-processing avoidance (station adjustments and post-arrest diversions among juvenile "
+                "arrests) per police district and period, from aggregate disposition counts, with the city total.",
+    grain="one row per (source, measure, district or city, period)",
+    kind="aggregate",
+    primary_key=("source",) + _RATE_KEY,
+    fields=(_f("source", "str", "Source file family of the counts."),) + _published_rate_fields(),
+)
+
+PUBLISHED_SRO_ASSIGNMENTS_BY_SCHOOL_YEAR = Table(
+    name="sro_assignments_by_school_year",
+    description="The SRO roster at school-year granularity: which schools had assigned officers (no dates, "
+                "no officers).",
+    grain="one row per (school, school year)",
+    kind="aggregate",
+    primary_key=("school_id", "school_year"),
+    fields=(
+        _f("school_id", "str", "School.", references="schools.school_id"),
+        _f("school_year", "str", "School year YYYY-YY.", **_school_year),
+        _f("has_assigned_sro", "bool", "At least one officer was assigned to the school in that school year."),
+        _f("assigned_sros", "int", "Officers assigned (empty when 1-9: shown as '<10').", required=False, minimum=0),
+        _f("assigned_sros_display", "str", "The count as shown ('<10' when 1-9)."),
+        _f("suppressed", "bool", "The count is withheld (SPEC §3.5 rule 3)."),
+    ),
+)
+
+PUBLISHED_OUTCOME_COUNTS_BY_SCHOOL_YEAR = Table(
+    name="outcome_counts_by_school_year",
+    description="Eligible student police contacts (SPEC §3.2 conditions 1-5) per school, school year and most "
+                "severe outcome, with margins ('all'), after primary and complementary suppression.",
+    grain="one row per (school or 'all', school year, outcome class or 'all')",
+    kind="aggregate",
+    primary_key=("school_id", "school_year", "outcome_class"),
+    fields=(
+        _f("school_id", "str", "School, 'unknown' (no school matched) or 'all' (column total)."),
+        _f("school_year", "str", "School year YYYY-YY.", **_school_year),
+        _f("outcome_class", "enum", "Outcome on the SPEC §3.1 ladder, or 'all' (row total).",
+           enum=OUTCOME_CANONICAL + ("all",)),
+        _f("n", "int", "Contacts (empty when withheld).", required=False, minimum=0),
+        _f("n_display", "str", "The count as shown: the number, '<10' (1-9) or 'suppressed' (complementary)."),
+        _f("suppressed", "bool", "The count is withheld (SPEC §3.5 rules 3-4)."),
+    ),
+)
+
+PUBLISHED_LEDGER_SUMMARY = Table(
+    name="ledger_summary",
+    description="Row accounting per raw source file: rows read, kept, merged and rejected (with reasons). "
+                "Counts of file rows, not of people.",
+    grain="one row per raw source file",
+    kind="audit",
+    primary_key=("source_file",),
+    fields=(
+        _f("source_file", "str", "Raw file, relative to the raw folder."),
+        _f("rows", "int", "Data rows in the file.", minimum=0),
+        _f("kept", "int", "Rows kept as records.", minimum=0),
+        _f("merged", "int", "Rows merged into another record.", minimum=0),
+        _f("rejected", "int", "Rows rejected.", minimum=0),
+        _f("rejected_by_reason", "str", "Rejections per reason code, 'reason: n; ...'.", required=False),
+    ),
+)
+
+#: Tables of the public release, in publication order.
+PUBLISHED_TABLES: tuple[str, ...] = (
+    "schools", "rates_by_school", "rates_by_officer", "rates_by_group", "deescalation_by_resistance",
+    "juvenile_dispositions_by_district", "sro_assignments_by_school_year", "outcome_counts_by_school_year",
+    "ledger_summary", "disclosure_log",
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
         SCHOOLS, SCHOOL_NAMES, SCHOOL_ENROLLMENT, OFFICERS, OFFICER_IDENTIFIERS, SRO_ASSIGNMENTS,
         INCIDENTS, INCIDENT_SUBJECTS, INCIDENT_OFFICERS, OUTCOMES, FORCE_REPORTS, COUNTS,
         LEDGER, RATES, DISCLOSURE_LOG,
+        PUBLISHED_RATES_BY_SCHOOL, PUBLISHED_RATES_BY_OFFICER, PUBLISHED_RATES_BY_GROUP,
+        PUBLISHED_DEESCALATION_BY_RESISTANCE, PUBLISHED_JUVENILE_DISPOSITIONS_BY_DISTRICT,
+        PUBLISHED_SRO_ASSIGNMENTS_BY_SCHOOL_YEAR, PUBLISHED_OUTCOME_COUNTS_BY_SCHOOL_YEAR,
+        PUBLISHED_LEDGER_SUMMARY,
     )
 }
 
