@@ -4,7 +4,7 @@ Each adapter module exposes ``ADAPTERS``: a list of :class:`SourceAdapter` insta
 
 Example:
     >>> [a.name for a in adapters_for("synthetic")][:1]
-    ['synthetic_incidents']
+    ['synthetic_release']
 """
 
 from __future__ import annotations
