@@ -43,7 +43,7 @@ def table_markdown(t: Table, *, examples: Mapping[str, str] | None = None, colum
     header = "| field | type | required | allowed values | sensitivity | description |"
     sep = "|---|---|---|---|---|---|"
     if examples is not None:
-        header = header[:-1] + " example |"
+        header = header[:-1] + "| example |"
         sep += "---|"
     lines += ["", header, sep]
     for f in t.fields:

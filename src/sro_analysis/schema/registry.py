@@ -568,16 +568,21 @@ PUBLISHED_SRO_ASSIGNMENTS_BY_SCHOOL_YEAR = Table(
 
 PUBLISHED_OUTCOME_COUNTS_BY_SCHOOL_YEAR = Table(
     name="outcome_counts_by_school_year",
-    description="Eligible student police contacts (SPEC §3.2 conditions 1-5) per school, school year and most "
-                "severe outcome, with margins ('all'), after primary and complementary suppression.",
+    description="Eligible student police contacts (SPEC §3.2 conditions 1-5) per school, school year and outcome "
+                "class, with margins ('all'), after primary and complementary suppression. The classes are the "
+                "cells the published rates are made of, so the two tables are suppressed as one.",
     grain="one row per (school or 'all', school year, outcome class or 'all')",
     kind="aggregate",
     primary_key=("school_id", "school_year", "outcome_class"),
     fields=(
         _f("school_id", "str", "School, 'unknown' (no school matched) or 'all' (column total)."),
         _f("school_year", "str", "School year YYYY-YY.", **_school_year),
-        _f("outcome_class", "enum", "Outcome on the SPEC §3.1 ladder, or 'all' (row total).",
-           enum=OUTCOME_CANONICAL + ("all",)),
+        _f("outcome_class", "enum", "Most severe outcome grouped as the rates use it (SPEC §3.2): "
+           "'alternative_non_justice' (warning, school discipline / restorative, pre-arrest diversion: the "
+           "ATA-strict numerator), 'citation_summons', 'custody' (custodial arrest, station adjustment, "
+           "post-arrest diversion: the custodial-arrest numerator), 'all' (their sum, the rate denominator) and "
+           "'outcome_unknown' (eligible, outcome unknown: not part of 'all').",
+           enum=("alternative_non_justice", "citation_summons", "custody", "all", "outcome_unknown")),
         _f("n", "int", "Contacts (empty when withheld).", required=False, minimum=0),
         _f("n_display", "str", "The count as shown: the number, '<10' (1-9) or 'suppressed' (complementary)."),
         _f("suppressed", "bool", "The count is withheld (SPEC §3.5 rules 3-4)."),
