@@ -25,6 +25,7 @@ from sro_analysis.ledger import Ledger
 from sro_analysis.schema.models import conform, empty_frame
 from sro_analysis.schema.registry import CANONICAL_TABLES, table
 from sro_analysis.sources import CleanContext, SourceAdapter, SourceFile, adapters_for, read_head
+from sro_analysis.sources.base import unreadable_reason
 
 #: Files never treated as data.
 _SKIP_NAMES = {"readme.md", "readme.txt", "license", "manifest.sha256", "manifest.json", "sha256sums",
@@ -60,6 +61,10 @@ def discover(raw_dir: Path, adapters: list[SourceAdapter]) -> Discovery:
         lower = f.path.name.lower()
         if lower in _SKIP_NAMES or not lower.endswith(_DATA_SUFFIXES):
             found.ignored.append((f.relpath, "not a data file (documentation, manifest or unknown extension)"))
+            continue
+        unreadable = unreadable_reason(f.path)
+        if unreadable:
+            found.ignored.append((f.relpath, unreadable))
             continue
         head = read_head(f.path, f.relpath)
         takers = [a for a in adapters if a.recognises(head)]
@@ -106,6 +111,10 @@ def clean(
     adapters = adapters if adapters is not None else adapters_for(source)
     ctx = CleanContext(raw_dir=raw_dir, parameters=parameters, salt=os.environ.get("SRO_ANALYSIS_SALT"))
     found = discover(raw_dir, adapters)
+    if not any(found.claimed.values()):
+        # An empty Dataset would look like "no incidents"; say why nothing was read instead.
+        why = "; ".join(f"{p}: {r}" for p, r in found.ignored) or "the folder has no files"
+        raise ValueError(f"no file under {raw_dir} is recognised by the {source!r} adapters ({why})")
 
     ledger = Ledger()
     parts: dict[str, list[pd.DataFrame]] = {}

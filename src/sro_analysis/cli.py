@@ -87,7 +87,7 @@ def clean(source, raw_dir, out_dir, mapping, roster, seed, quiet):
         ds = clean_mod.clean(source, raw_dir, adapters=adapters, roster=roster, progress=not quiet,
                              parameters={"seed": seed} if source == "synthetic" else {})
         ds.save(out_dir)
-    except (ValueError, KeyError, FileNotFoundError, RawFileError) as exc:
+    except (ValueError, KeyError, OSError, RawFileError) as exc:
         _fail(exc)
     _print_clean_summary(console, ds, summarise(ds.ledger), out_dir)
 
@@ -106,6 +106,8 @@ def _print_clean_summary(console, ds, summary, out_dir) -> None:
         console.print(f"[yellow]{len(ignored)} file(s) ignored:[/yellow]")
         for item in ignored:
             console.print(f"  {item['path']}: {item['reason']}")
+    for note in ds.provenance.get("notes", []):
+        console.print(f"note: {note}", markup=False)
     unmapped = ds.unmapped_labels()
     if len(unmapped):
         console.print(f"[yellow]{len(unmapped)} unmapped label(s) (rows rejected, see the ledger):[/yellow]")

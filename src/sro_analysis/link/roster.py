@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from sro_analysis.schema.models import conform, empty_frame
+from sro_analysis.sources.base import RawFileError, read_raw_csv
 from sro_analysis.standardize import clean_text, name_ns, parse_dates, school_year
 
 #: Accepted spellings of roster column names -> the documented name.
@@ -102,9 +103,14 @@ def read_sro_roster(
     """
     path = Path(path)
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise RosterError(f"{path}: cannot read the roster CSV: {exc}") from exc
+        # The shared reader: UTF-8 (with or without BOM) or cp1252, malformed lines reported.
+        raw_table = read_raw_csv(path, relpath=path.name)
+    except RawFileError as exc:
+        raise RosterError(f"cannot read the roster CSV: {exc}") from exc
+    if raw_table.bad_lines:
+        rows = ", ".join(f"row {r} ({why})" for r, why in raw_table.bad_lines[:5])
+        raise RosterError(f"{path}: malformed roster line(s): {rows}; fix them and run again")
+    raw = raw_table.frame.drop(columns="source_row").astype(object).fillna("")
     raw.columns = [c.strip().lower() for c in raw.columns]
     frame = raw.rename(columns={c: COLUMN_ALIASES[c] for c in raw.columns if c in COLUMN_ALIASES})
     file = path.name
@@ -252,7 +258,11 @@ def _resolve_officers(frame, start, officers, identifiers, file):
             if pd.notna(when) and len(rows):
                 vf = pd.to_datetime(rows["valid_from"]) if "valid_from" in rows else pd.Series(pd.NaT, index=rows.index)
                 vt = pd.to_datetime(rows["valid_to"]) if "valid_to" in rows else pd.Series(pd.NaT, index=rows.index)
-                rows = rows[(vf.isna() | (vf <= when)) & (vt.isna() | (vt >= when))]
+                valid = rows[(vf.isna() | (vf <= when)) & (vt.isna() | (vt >= when))]
+                # Dates on a star are when it was *seen* valid, not its whole validity: if no
+                # star is known valid on the start date, fall back to every holder of that star
+                # (the last-name check below still has to single out one officer).
+                rows = valid if len(valid) else rows
             cands = sorted(set(rows["officer_uid"]))
             if pd.notna(last.iat[i]):
                 cands = [c for c in cands if last_of.get(c) == last.iat[i]]

@@ -12,7 +12,9 @@ Example:
 from sro_analysis.metrics.disparity import ALL_OTHERS, RRI_STAGES, RRIResult, relative_rate_index, rri_table
 from sro_analysis.metrics.funnel import FUNNEL_POSITIONS, FunnelResult, funnel
 from sro_analysis.metrics.intervals import INTERVAL_METHODS, binomial_interval, normal_quantile
-from sro_analysis.metrics.rates import RateTable, contacts, overall_rate, rates, rates_from_counts
+# `rates` the function is not re-exported here: it would hide the `metrics.rates` module.
+# Use `sro_analysis.rates(...)` or `from sro_analysis.metrics.rates import rates`.
+from sro_analysis.metrics.rates import RateTable, contacts, overall_rate, rates_from_counts
 from sro_analysis.metrics.shrinkage import EB_TIERS, BetaPrior, empirical_bayes, fit_beta_prior
 from sro_analysis.metrics.suppression import (
     SuppressionResult, SuppressionRules, suppress_linked_tables, suppress_rates, suppress_table,
@@ -32,7 +34,6 @@ __all__ = [
     "SuppressionRules",
     "contacts",
     "overall_rate",
-    "rates",
     "rates_from_counts",
     "suppress_linked_tables",
     "suppress_rates",

@@ -142,14 +142,19 @@ class MappedAdapter(SourceAdapter):
                          label, text)
             return parsed
         if kind in ("int", "float"):
-            num = pd.to_numeric(text, errors="coerce")
+            # "1,234" is a thousands separator, not a decimal comma (US agency exports).
+            num = pd.to_numeric(text.str.replace(r"(?<=\d),(?=\d{3}\b)", "", regex=True), errors="coerce")
             bad = text.notna() & num.isna()
-            if f is not None and f.minimum is not None:
-                bad |= num < f.minimum
-            if f is not None and f.maximum is not None:
-                bad |= num > f.maximum
-            problems.add(bad.fillna(False), "invalid_number", f"{label}: not a valid {kind} for {fname}", label, text)
-            return num.where(~bad)
+            if kind == "int":
+                bad |= num.notna() & (num != num.round())  # 15.5 is not an age in years
+            what = "a whole number" if kind == "int" else "a number"
+            problems.add(bad.fillna(False), "invalid_number", f"{label}: not {what} ({fname})", label, text)
+            low = f.minimum if f is not None and f.minimum is not None else -float("inf")
+            high = f.maximum if f is not None and f.maximum is not None else float("inf")
+            outside = (num < low) | (num > high)
+            problems.add(outside.fillna(False), "out_of_range",
+                         f"{label}: outside the range {low:g} to {high:g} allowed for {fname}", label, text)
+            return num.where(~(bad | outside))
         return text
 
     def _map(self, text: pd.Series, values: dict, f, label: str, problems: RowProblems, *, multi: bool) -> pd.Series:
@@ -224,7 +229,6 @@ class MappedAdapter(SourceAdapter):
             if k not in inc:
                 inc[k] = v
         out = {"incidents": inc}
-        subject_key = inc["source_record_id"].astype("string") + "|" + raw["source_row"].astype("string")
         if "incident_subjects" in spec:
             sub = self._fill(raw, "incident_subjects", problems)
             sub["incident_id"] = inc["incident_id"]
@@ -274,6 +278,37 @@ class MappedAdapter(SourceAdapter):
             out["force_reports"] = fr
         return out
 
+    def _referenced_columns(self) -> list[tuple[str, str]]:
+        """(column, where) for every raw column the layout reads (record key, field rules)."""
+        name = self.file_spec["name"]
+        out = [(c, f"{name}.record_key") for c in self.file_spec["record_key"]]
+        for tname in MAPPED_TABLES:
+            for fname, rule in self.file_spec.get(tname, {}).items():
+                if fname == "labels":
+                    continue
+                rule = rule if isinstance(rule, dict) else {"column": rule}
+                cols = rule.get("columns") or ([rule["column"]] if "column" in rule else [])
+                out += [(c, f"{name}.{tname}.{fname}") for c in cols]
+        return out
+
+    def _check_header(self, raw_table, relpath: str, notes: list[str]) -> None:
+        """All columns the layout reads must be in the header (one error listing every missing one);
+        columns it does not read are ignored with a note."""
+        have = [c for c in raw_table.frame.columns if c != "source_row"]
+        used = self._referenced_columns()
+        missing = [(c, where) for c, where in used if c not in have]
+        if missing:
+            raise MappingError(
+                f"{relpath} (header on line {raw_table.header_row}): mapping {self.mapping_path.name}: "
+                + "; ".join(f"{where} names column {c!r}, which the file does not have" for c, where in missing)
+                + f" (columns: {', '.join(have)})")
+        unused = [c for c in have if c not in {c for c, _ in used}]
+        if unused:
+            notes.append(f"{relpath}: column(s) not used by mapping layout {self.file_spec['name']!r}, ignored: "
+                         + ", ".join(unused))
+        if raw_table.n_rows == 0:
+            notes.append(f"{relpath}: header only, no data rows")
+
     def _key_columns(self, raw: pd.DataFrame) -> list[str]:
         keys = list(self.file_spec["record_key"])
         for k in keys:
@@ -293,10 +328,12 @@ class MappedAdapter(SourceAdapter):
         o = pd.DataFrame({k: self._value(raw, "outcomes", k, v, problems) for k, v in rules.items()}, index=raw.index)
         lookup = {str(k).strip().upper(): v for k, v in labels.items()}
         key = o["outcome_raw"].astype("string").str.upper()
-        for i, name in enumerate(_OUTCOME_FIELDS):
-            o[name] = key.map(lambda k, i=i: lookup[k][i] if k in lookup else pd.NA)
         blank = key.isna()
-        o.loc[blank, list(_OUTCOME_FIELDS)] = ["other_unknown", "unknown", "unknown", "unknown"]
+        # Built as "string" columns: Series.map over an all-blank column gives a null-typed
+        # arrow column that refuses the defaults below.
+        for i, (name, default) in enumerate(zip(_OUTCOME_FIELDS, ("other_unknown", "unknown", "unknown", "unknown"))):
+            values = [lookup[k][i] if isinstance(k, str) and k in lookup else None for k in key]
+            o[name] = pd.Series(values, index=o.index, dtype="string").mask(blank, default)
         o["outcome_raw"] = o["outcome_raw"].fillna("(blank)")
         problems.add(~blank & o["outcome_canonical"].isna(), "unmapped_label",
                      "outcome label not in the mapping's labels", "outcome_raw", o["outcome_raw"])
@@ -311,13 +348,21 @@ class MappedAdapter(SourceAdapter):
     # -- the adapter contract ------------------------------------------------------------------
     def load(self, files: list[SourceFile], ctx: CleanContext) -> AdapterOutput:
         ledger = Ledger()
+        notes: list[str] = []
         parts: dict[str, list[pd.DataFrame]] = {}
         for f in files:
             raw_table = read_raw_csv(f.path, relpath=f.relpath, header_row=int(self.file_spec.get("header_row", 1)))
+            self._check_header(raw_table, f.relpath, notes)
             ledger.expect(f.relpath, raw_table.n_rows)
             reject_bad_lines(raw_table, ledger)
             raw = raw_table.frame
+            if raw.empty:  # header only, or only malformed lines (already in the ledger)
+                continue
             problems = RowProblems.empty(raw.index)
+            key_cols = self._key_columns(raw)
+            blank_key = pd.concat([clean_text(raw[c]).isna() for c in key_cols], axis=1).any(axis=1)
+            problems.add(blank_key, "missing_key", f"the record key ({', '.join(key_cols)}) is blank",
+                         ", ".join(key_cols), pd.Series("", index=raw.index))
             tables = self._tables(raw, f.relpath, problems)
             bad = problems.bad
             for _, p in problems.frame[bad].groupby(["reason", "column"], sort=True).groups.items():
@@ -331,8 +376,11 @@ class MappedAdapter(SourceAdapter):
             row_key = self._row_key(raw.loc[good])
             record_key = raw.loc[good, self._key_columns(raw)].fillna("").astype("string").agg("\x1e".join, axis=1)
             first = ~record_key.duplicated()
-            same = (~first) & row_key.duplicated()
-            conflict = (~first) & ~row_key.duplicated()
+            # A later row is a copy only if it equals the row that was *kept* for its key (not
+            # merely an earlier rejected conflicting row).
+            kept_content = row_key.groupby(record_key, sort=False).transform("first")
+            same = (~first) & (row_key == kept_content)
+            conflict = (~first) & ~same
             ledger.keep(f.relpath, raw.loc[good[first.to_numpy()], "source_row"].tolist(), primary,
                         records.loc[first.to_numpy(), id_col].tolist())
             dup = good[same.to_numpy()]
@@ -349,7 +397,7 @@ class MappedAdapter(SourceAdapter):
             for name, frame in tables.items():
                 frame = frame.loc[frame.index.intersection(keep_idx)]
                 parts.setdefault(name, []).append(frame)
-        out = AdapterOutput(ledger=ledger)
+        out = AdapterOutput(ledger=ledger, notes=notes)
         for name, frames in parts.items():
             merged = pd.concat(frames)
             key = list(table(name).primary_key)
