@@ -56,7 +56,7 @@ test: $(STAMP) ## Run the whole test suite
 	$(BIN)/python -m pytest
 
 lab: $(STAMP) ## Open JupyterLab with the notebooks (jupytext .py files open as notebooks)
-	$(BIN)/jupyter lab notebooks/
+	JUPYTER_CONFIG_PATH="$(CURDIR)/notebooks/.jupyter" $(BIN)/jupyter lab notebooks/
 
 bench: $(STAMP) ## Speed and memory benchmarks (prints a table, writes benchmarks/results.csv)
 	$(BIN)/sro-analysis bench

@@ -1,0 +1,1 @@
+../src/sro_analysis/notebooks/01-data-quality.py

@@ -1,0 +1,1 @@
+../src/sro_analysis/notebooks/02-alternatives-by-school.py

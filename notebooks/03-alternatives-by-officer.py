@@ -1,0 +1,1 @@
+../src/sro_analysis/notebooks/03-alternatives-by-officer.py

@@ -1,0 +1,1 @@
+../src/sro_analysis/notebooks/04-de-escalation.py

@@ -1,0 +1,181 @@
+"""render_reports end to end on a small synthetic Dataset, failure atomicity, the site index."""
+
+from __future__ import annotations
+
+import json
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from sro_analysis import __version__
+from sro_analysis.notebooks import NOTEBOOKS, notebook_path
+from sro_analysis.reports import (
+    ReportError,
+    execute_notebook,
+    inject_parameters,
+    main,
+    render_reports,
+    write_site_index,
+)
+
+
+class _Tags(HTMLParser):
+    """Collects img/script/link/a tags and their attributes."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def _tags(path: Path, name: str) -> list[dict]:
+    parser = _Tags()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return [attrs for tag, attrs in parser.tags if tag == name]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    from sro_analysis import synthetic
+    from sro_analysis.clean import clean
+
+    root = tmp_path_factory.mktemp("reports-synthetic")
+    synthetic.write_release(root / "raw", n_incidents=1000, seed=7)
+    return clean("synthetic", root / "raw", progress=False).save(root / "dataset")
+
+
+@pytest.fixture(scope="module")
+def site(dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("site") / "synthetic"
+    return render_reports(dataset, out, title="Synthetic demo district", parameters={"min_n": 10}, progress=False)
+
+
+def test_index_lists_the_five_reports_and_provenance(site, dataset):
+    index = site.index.read_text(encoding="utf-8")
+    links = [a["href"] for a in _tags(site.index, "a")]
+    assert links == [f"{n.stem}.html" for n in NOTEBOOKS]
+    for info in NOTEBOOKS:
+        assert info.question.replace("'", "&#x27;") in index
+    provenance = json.loads((dataset / "provenance.json").read_text())
+    for item in provenance["inputs"]:  # every input file with its sha256
+        assert item["sha256"] in index and item["path"] in index
+    import pandas as pd
+
+    ledger = pd.read_parquet(dataset / "ledger.parquet")
+    assert f"{len(ledger):,} raw rows" in index
+    assert f"sro-analysis {__version__}" in index
+    manifest = json.loads((site.index.parent / "site.json").read_text())
+    assert [p["file"] for p in manifest["pages"]] == links
+
+
+def test_pages_hide_code_and_show_no_errors(site):
+    assert len(site.pages) == 5
+    for page in site.pages:
+        body = page.read_text(encoding="utf-8").split("</head>", 1)[1]  # the stylesheet names every class
+        # markdown cells render inside an input area too; code shows as an editor with a prompt
+        assert "jp-InputPrompt" not in body and "jp-CodeMirrorEditor" not in body, page.name
+        assert "hl-ipython3" not in body, page.name
+        assert "import sro_analysis" not in body, page.name  # no code cell leaked
+        assert "Traceback" not in body and "application/vnd.jupyter.stderr" not in body, page.name
+        assert "Error" not in body, page.name  # no exception name in what readers see
+
+
+def test_every_image_is_inline_with_alt_text(site):
+    total = 0
+    for page in site.pages:
+        images = _tags(page, "img")
+        total += len(images)
+        for img in images:
+            assert img.get("alt", "").strip(), f"{page.name}: an image without alt text"
+            assert img["src"].startswith("data:image/png;base64,")
+    assert total >= 6  # ledger, funnel, caterpillar, trends, de-escalation, forest plot...
+    # the published files sit next to the pages: SVG, PDF, PNG, CSV and alt text per figure
+    alts = sorted((site.index.parent / "figures").rglob("*.alt.txt"))
+    assert len(alts) == total
+    for alt in alts:
+        assert all(alt.with_name(alt.name.replace(".alt.txt", ext)).exists() for ext in (".svg", ".pdf", ".png", ".csv"))
+
+
+def test_pages_load_nothing_from_the_network(site):
+    for page in [*site.pages, site.index]:
+        for script in _tags(page, "script"):
+            assert "src" not in script, f"{page.name} loads a script: {script}"
+        for link in _tags(page, "link"):
+            assert not link.get("href", "").startswith("http"), page.name
+
+
+def test_pages_pass_the_privacy_scan(site):
+    from sro_analysis.privacy import scan_html
+
+    for page in site.pages:
+        assert scan_html(page, min_n=10) == [], page.name
+
+
+def test_failing_notebook_raises_and_leaves_the_site_untouched(tmp_path):
+    out = tmp_path / "reports" / "set"
+    out.mkdir(parents=True)
+    (out / "index.html").write_text("previous site")
+    with pytest.raises(ReportError) as caught:
+        render_reports(tmp_path / "no-such-dataset", out, progress=False,
+                       notebooks=[notebook_path("01-data-quality")])
+    message = str(caught.value)
+    assert "01-data-quality" in message
+    assert "nb.load(dataset_dir, school_years)" in message  # the failing cell's source
+    assert "FileNotFoundError" in message and "no-such-dataset" in message
+    assert (out / "index.html").read_text() == "previous site"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["set"]  # no temporary folder left
+
+
+def test_unknown_parameter_is_refused(dataset, tmp_path):
+    with pytest.raises(ReportError, match="min_count"):
+        render_reports(dataset, tmp_path / "out", parameters={"min_count": 5}, progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_inject_parameters_after_the_parameters_cell():
+    import jupytext
+
+    nb = jupytext.read(notebook_path("05-disparities"))
+    tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
+    inject_parameters(nb, {"reference": "all_others", "min_n": 20, "school_years": ["2019-20"], "other": 1})
+    injected = nb.cells[tagged[0] + 1]
+    assert injected.metadata["tags"] == ["injected-parameters"]
+    assert "reference = 'all_others'" in injected.source
+    assert "min_n = 20" in injected.source and "school_years = ['2019-20']" in injected.source
+    assert "other = 1" not in injected.source  # not a parameter of this notebook
+
+
+def test_kernel_is_this_interpreter(tmp_path):
+    source = ('# %% tags=["parameters"]\nx = 1\n\n# %%\nimport sys\nprint(sys.executable, x)\n')
+    path = tmp_path / "probe.py"
+    path.write_text(source)
+    nb = execute_notebook(path, {"x": 2}, workdir=tmp_path)
+    printed = nb.cells[-1].outputs[0]["text"].strip()
+    assert printed == f"{sys.executable} 2"
+
+
+def test_rendering_is_deterministic(dataset, tmp_path):
+    one = [notebook_path("04-de-escalation")]
+    a = render_reports(dataset, tmp_path / "a", notebooks=one, progress=False)
+    b = render_reports(dataset, tmp_path / "b", notebooks=one, progress=False)
+    assert a.pages[0].read_bytes() == b.pages[0].read_bytes()
+    assert a.index.read_bytes() == b.index.read_bytes()
+
+
+def test_site_index_lists_every_report_set(site, tmp_path):
+    import shutil
+
+    root = tmp_path / "reports"
+    shutil.copytree(site.index.parent, root / "synthetic")
+    (root / "README.md").write_text("generated")
+    assert main(["--index", str(root)]) == 0
+    index = (root / "index.html").read_text(encoding="utf-8")
+    hrefs = [a["href"] for a in _tags(root / "index.html", "a")]
+    assert "synthetic/index.html" in hrefs
+    assert "synthetic/01-data-quality.html" in hrefs
+    assert "Synthetic demo district" in index
+    assert write_site_index(root) == root / "index.html"
