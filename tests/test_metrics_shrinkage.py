@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.stats import betabinom, binom
 
-from sro_analysis.metrics.shrinkage import EB_TIERS, BetaPrior, empirical_bayes, fit_beta_prior
+from sro_analysis.metrics.shrinkage import EB_TIERS, KAPPA_HUGE, BetaPrior, empirical_bayes, fit_beta_prior
 
 @pytest.fixture(scope="module")
 def reference(reference_values) -> dict:
@@ -225,3 +225,12 @@ def test_posterior_mean_between_raw_rate_and_prior_mean(xn):
     # Not eb_low <= eb_mean <= eb_high: with a tiny κ the posterior is so skewed that its mean
     # can exceed the 97.5% quantile (found by hypothesis with units 0/10, 0/10, 10/10).
     assert ((0.0 <= eb["eb_low"]) & (eb["eb_low"] <= eb["eb_high"]) & (eb["eb_high"] <= 1.0)).all()
+
+
+def test_point_mass_prior_puts_every_unit_in_the_middle_tier():
+    # Identical rates among the fitted units (n >= 10), but a tiny unit pulls the pooled target
+    # down: without the guard every fitted unit would look "credibly above overall".
+    frame = pd.DataFrame({"unit": list("ABCDE"), "x": [50, 50, 50, 50, 0], "n": [100, 100, 100, 100, 9]})
+    eb = empirical_bayes(frame, min_n=10)
+    assert eb.attrs["prior"].kappa >= KAPPA_HUGE
+    assert set(eb["tier"]) == {"not distinguishable from overall"}

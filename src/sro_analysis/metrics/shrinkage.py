@@ -303,6 +303,10 @@ def empirical_bayes(
         prob_above_target=prob_above,
         tier=np.select([prob_below > tail, prob_above > tail], [EB_TIERS[0], EB_TIERS[2]], default=EB_TIERS[1]),
     )
+    if prior.kappa >= KAPPA_HUGE:
+        # A point-mass prior says the units share one rate: no unit can be credibly apart from
+        # the others, whatever a target pooled over a different set of units says.
+        result["tier"] = EB_TIERS[1]
     result.attrs["prior"] = prior
     result.attrs["target"] = p_target
     return result
