@@ -110,3 +110,20 @@ if unknown["denominator"].sum() == 0:
     nb.say("No contact meets every condition of the alternatives-to-arrest definition; "
            "why contacts fall outside it:")
     nb.show_counts(reasons, min_n=min_n, col_margin=False, row_margin=False, index_label="reason", caption="Contacts by exclusion reason")
+
+# %% [markdown]
+# ## Where the schools are
+#
+# Every school of the directory with coordinates, coloured by whether any incident in these
+# records was linked to it. No counts are drawn: a map of small counts per school would
+# identify students.
+
+# %%
+linked = nb.schools_linked(ds)
+if linked.empty:
+    nb.say("The school directory has no coordinates: no map.")
+else:
+    with figures.theme("full"):
+        nb.show_figure(figures.school_map(linked, hue="school", unit="school_id"), "01-school-map",
+                       source=nb.source_line(ds), figures_dir=figures_dir,
+                       alt=f"Map of {len(linked)} schools, coloured by whether any incident was linked to them.")

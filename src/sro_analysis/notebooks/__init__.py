@@ -153,6 +153,15 @@ def publishable(rates: pd.DataFrame, *, min_n: int = 10) -> pd.DataFrame:
     return rows[~shown["suppressed"].astype(bool).to_numpy()].reset_index(drop=True)
 
 
+def schools_linked(ds) -> pd.DataFrame:
+    """Schools with coordinates and whether any incident was linked to them: no counts."""
+    schools = ds.schools.dropna(subset=["lat", "lon"])
+    hit = schools["school_id"].isin(ds.incidents["school_id_occurrence"].dropna())
+    return pd.DataFrame({"school_id": schools["school_id"].to_numpy(), "lon": schools["lon"].to_numpy(),
+                         "lat": schools["lat"].to_numpy(),
+                         "school": hit.map({True: "incidents linked", False: "no incident linked"}).to_numpy()})
+
+
 def pooled_rate(rates: pd.DataFrame) -> float:
     """Sum of numerators over sum of denominators: the comparison target of a funnel or EB fit."""
     n = rates["denominator"].sum()
