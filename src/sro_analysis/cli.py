@@ -58,8 +58,7 @@ def clean(source, raw_dir, out_dir, mapping, roster, seed, quiet):
     """Turn raw records into a validated Dataset; every raw row is kept, merged or rejected."""
     from rich.console import Console
 
-    # Not `from sro_analysis import clean`: the package's lazy API maps that name to the function.
-    import sro_analysis.clean as clean_mod
+    from sro_analysis import pipeline
     from sro_analysis.ledger import summarise
     from sro_analysis.sources import RawFileError
 
@@ -84,7 +83,7 @@ def clean(source, raw_dir, out_dir, mapping, roster, seed, quiet):
             raise UserError(f"--source {source} needs --raw DIR (the folder holding the files)")
         if not raw_dir.exists():
             raise UserError(f"raw folder {raw_dir} does not exist")
-        ds = clean_mod.clean(source, raw_dir, adapters=adapters, roster=roster, progress=not quiet,
+        ds = pipeline.clean(source, raw_dir, adapters=adapters, roster=roster, progress=not quiet,
                              parameters={"seed": seed} if source == "synthetic" else {})
         ds.save(out_dir)
     except (ValueError, KeyError, OSError, RawFileError) as exc:

@@ -76,6 +76,8 @@ Example:
 from __future__ import annotations
 
 import html
+import itertools
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -86,6 +88,7 @@ from sro_analysis.metrics.intervals import INTERVAL_METHODS, binomial_interval
 from sro_analysis.schema.models import conform, validate
 from sro_analysis.schema.outcomes import collapse_outcomes, ladder_rank
 from sro_analysis.schema.registry import SUBJECT_RESISTANCE
+from sro_analysis.standardize import is_in
 
 __all__ = [
     "AGE_BANDS",
@@ -288,7 +291,17 @@ def _officer_facts(incident_officers: pd.DataFrame | None) -> tuple[pd.DataFrame
     per_officer = io.groupby(["incident_id", "officer_uid"], sort=True)["is_assigned_sro"].any().reset_index()
 
     def joined(frame: pd.DataFrame) -> pd.Series:
-        return frame.groupby("incident_id", sort=True)["officer_uid"].agg(lambda s: ";".join(sorted(set(s))))
+        if frame.empty:
+            return frame.groupby("incident_id", sort=True)["officer_uid"].agg(lambda s: ";".join(sorted(set(s))))
+        # One pass over rows already grouped by incident (per_officer comes sorted from groupby):
+        # a Python function per pandas group cost seconds per 10^5 incidents.
+        keys, values = [], []
+        rows = zip(frame["incident_id"].tolist(), frame["officer_uid"].tolist())
+        for incident, members in itertools.groupby(rows, key=operator.itemgetter(0)):
+            keys.append(incident)
+            values.append(";".join(sorted({uid for _, uid in members})))
+        return pd.Series(values, index=pd.Index(keys, dtype=frame["incident_id"].dtype, name="incident_id"),
+                         name="officer_uid")
 
     per_incident = pd.DataFrame({
         "involved_officers": joined(per_officer),
@@ -387,7 +400,7 @@ def contacts(tables, *, include_unknown_students: bool = False) -> pd.DataFrame:
     if len(dangling):
         raise ValueError(f"outcomes: {len(dangling)} row(s) name an (incident_id, subject_id) pair absent from "
                          f"incident_subjects, e.g. outcome_id {', '.join(map(str, dangling['outcome_id'].head(3)))}")
-    orphan = ~subjects["incident_id"].isin(incidents["incident_id"])
+    orphan = ~is_in(subjects["incident_id"], incidents["incident_id"])
     if orphan.any():
         raise ValueError(f"incident_subjects: {int(orphan.sum())} row(s) name an incident absent from incidents, "
                          f"e.g. subject_id {', '.join(map(str, subjects.loc[orphan, 'subject_id'].head(3)))}")
@@ -489,11 +502,20 @@ def _contact_masks(c: pd.DataFrame, measure: str) -> tuple[pd.Series, pd.Series,
     return den & _flag(c[flag]), den, eligible & ~known
 
 
-def _aggregate(keys: pd.DataFrame, weight: pd.Series, num: pd.Series, den: pd.Series, unk: pd.Series) -> pd.DataFrame:
+def _aggregate(keys: pd.DataFrame, weight: pd.Series, num: pd.Series, den: pd.Series, unk: pd.Series,
+               constants: Mapping[str, str] | None = None, order: Sequence[str] | None = None) -> pd.DataFrame:
+    """Credit sums per key. ``constants`` are key columns with one value for every row: they are
+    added after grouping (grouping 10^7 rows on constant string columns is most of the cost)."""
     work = keys.assign(_x=weight * num, _n=weight * den, _u=weight * unk)
     work = work[(den | unk).to_numpy()]
     cols = list(keys.columns)
-    return work.groupby(cols, sort=True, dropna=False)[["_x", "_n", "_u"]].sum().reset_index()
+    if cols:
+        out = work.groupby(cols, sort=True, dropna=False)[["_x", "_n", "_u"]].sum().reset_index()
+    else:
+        out = work[["_x", "_n", "_u"]].sum().to_frame().T if len(work) else work[["_x", "_n", "_u"]]
+    for name, value in (constants or {}).items():
+        out[name] = pd.Series(value, index=out.index, dtype="string")
+    return out[[*(order or cols + list(constants or {})), "_x", "_n", "_u"]].reset_index(drop=True)
 
 
 def _round_half_up(values: np.ndarray) -> np.ndarray:
@@ -590,12 +612,33 @@ def _contact_rates(c: pd.DataFrame, measure: str, by: tuple[str, ...], *, method
     elif officer_scope == "assigned_sro":
         keep = _flag(frame["is_assigned_sro"])
         num, den, unk = num & keep, den & keep, unk & keep
+    # Only contacts in a numerator, denominator or unknown count; constant key columns are not grouped on.
+    # Only the key columns are cut down to those rows: taking every string column of 10^7 contacts costs more
+    # than the whole count.
+    rows = np.flatnonzero((den | unk).to_numpy())
+    unit_column = {"school": "school_id_occurrence" if school_attribution == "occurrence" else "school_id_enrolled",
+                   "district": "police_district", "officer": "_officer"}.get(unit)
+    needed = [col for col in dict.fromkeys([unit_column, "school_year" if by_year else None, *groups])
+              if col is not None and col in frame.columns]
+    frame = pd.DataFrame({col: frame[col].array.take(rows) for col in needed}, index=pd.RangeIndex(len(rows)))
+    weight, num, den, unk = (pd.Series(np.asarray(v)[rows]) for v in (weight, num, den, unk))
     keys = pd.DataFrame(index=frame.index)
-    keys["unit_type"] = UNIT_DIMENSIONS[unit]
-    keys["unit_id"] = _unit_ids(frame, unit, school_attribution, "_officer")
-    keys["school_year"] = frame["school_year"].astype("string").fillna("unknown") if by_year else "all"
-    keys["group_type"], keys["group"] = _group_labels(frame, groups, officer_scope)
-    return _rate_rows(_aggregate(keys, weight, num, den, unk), measure=measure, method=method, level=level)
+    constants = {"unit_type": UNIT_DIMENSIONS[unit]}
+    if unit == "all":
+        constants["unit_id"] = "all"
+    else:
+        keys["unit_id"] = _unit_ids(frame, unit, school_attribution, "_officer")
+    if by_year:
+        keys["school_year"] = frame["school_year"].astype("string").fillna("unknown")
+    else:
+        constants["school_year"] = "all"
+    if groups or officer_scope == "assigned_sro":
+        keys["group_type"], keys["group"] = _group_labels(frame, groups, officer_scope)
+    else:
+        constants["group_type"] = constants["group"] = "all"
+    order = ["unit_type", "unit_id", "school_year", "group_type", "group"]
+    return _rate_rows(_aggregate(keys, weight, num, den, unk, constants, order), measure=measure, method=method,
+                      level=level)
 
 
 def _split_credit(frame, num, den, unk, officer_scope):

@@ -63,8 +63,10 @@ def check_outcomes(outcomes: pd.DataFrame) -> None:
 
 
 def _orphans(child: pd.DataFrame, column: str, parent: pd.DataFrame, key: str) -> pd.Series:
+    from sro_analysis.standardize import is_in  # Arrow-backed isin: pandas' is ~12x slower on ids
+
     values = child[column].dropna()
-    return values[~values.isin(parent[key])]
+    return values[~is_in(values, parent[key]).to_numpy()]
 
 
 def check_dataset(ds) -> None:

@@ -41,6 +41,14 @@ from sro_analysis.ledger import Ledger
 #: Windows writes, and every byte sequence decodes in it only mostly, so it comes last.
 ENCODINGS = ("utf-8-sig", "cp1252")
 HEAD_ROWS = 12
+#: Spreadsheets are not read: their cells carry types (dates as serial numbers, ids that lost
+#: their leading zeros) that would make the workbook and its CSV export clean differently, and
+#: public releases often ship both (the CPD juvenile release does), which would double count.
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+#: Leading bytes of common non-CSV files, to say what a file is instead of "binary".
+_MAGIC = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"%PDF", "a PDF document"),
+          (b"PK\x03\x04", "a ZIP archive or Excel workbook"), (b"\xd0\xcf\x11\xe0", "an old-style Excel/Word file"),
+          (b"\x1f\x8b", "a gzip archive"))
 
 
 class RawFileError(ValueError):
@@ -129,10 +137,42 @@ class RawTable:
         return len(self.frame) + len(self.bad_lines)
 
 
+def excel_message(relpath: str) -> str:
+    """What the user reads when a spreadsheet is found where CSV is expected."""
+    return f"{relpath}: Excel workbooks are not read; open it and save the sheet as CSV (UTF-8), then run clean again"
+
+
+def binary_kind(data: bytes) -> str | None:
+    """What a non-text file looks like (``'a PNG image'``), or None for text."""
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            return kind
+    return "binary content" if b"\x00" in data[:4096] else None
+
+
+def unreadable_reason(path: Path) -> str | None:
+    """Why discovery cannot read a file as CSV at all (spreadsheet, empty, binary), or None."""
+    import gzip
+
+    if path.name.lower().endswith(EXCEL_SUFFIXES):
+        return "Excel workbook: not read; save the sheet as CSV (UTF-8) to include it"
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            data = fh.read(4096)
+    except (OSError, EOFError) as exc:
+        return f"cannot read: {exc}"
+    if not data.strip():
+        return "empty file"
+    kind = binary_kind(data)
+    return f"not a text/CSV file ({kind})" if kind else None
+
+
 def decode(data: bytes, relpath: str) -> tuple[str, str]:
     """Decode bytes with the first encoding that works; reject binary files clearly."""
-    if b"\x00" in data[:4096]:
-        raise RawFileError(f"{relpath}: not a text/CSV file (binary content; is it a spreadsheet or archive?)")
+    kind = binary_kind(data)
+    if kind:
+        raise RawFileError(f"{relpath}: not a text/CSV file ({kind})")
     for enc in ENCODINGS:
         try:
             return data.decode(enc), ("utf-8" if enc == "utf-8-sig" else enc)
@@ -160,6 +200,86 @@ def read_head(path: Path, relpath: str, n: int = HEAD_ROWS) -> RawHead:
     return RawHead(relpath, tuple(tuple(r) for r in rows))
 
 
+#: A cell Python's ``str.strip()`` would empty: exactly the characters ``str.isspace()`` accepts,
+#: so the Arrow reader finds the same blank rows as the csv-module reader (RE2 syntax).
+_BLANK_CELL = ("^[\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}"
+               "\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}]*$")
+
+
+def _blank_rows(arrow_table) -> "np.ndarray":
+    """Rows whose every cell is empty or whitespace (checked column by column on candidates only)."""
+    import numpy as np
+    import pyarrow.compute as compute
+
+    mask = np.zeros(arrow_table.num_rows, dtype=bool)
+    if arrow_table.num_rows == 0:
+        return mask
+    mask = compute.match_substring_regex(arrow_table.column(0), _BLANK_CELL).to_numpy(zero_copy_only=False)
+    for column in arrow_table.columns[1:]:
+        candidates = np.flatnonzero(mask)
+        if not len(candidates):
+            break
+        mask[candidates] = compute.match_substring_regex(column.take(candidates), _BLANK_CELL).to_numpy(
+            zero_copy_only=False)
+    return mask
+
+
+def _read_with_arrow(data: bytes, relpath: str, header_row: int, expected_columns: int | None) -> RawTable | None:
+    """The fast path of :func:`read_raw_csv`: pyarrow's multi-threaded parser, all columns text.
+
+    Returns None (the caller then uses the csv-module reader) whenever the file is not plain
+    UTF-8 CSV with a one-line header and rows of equal width: cp1252 bytes, title rows, an empty
+    line, a row with a wrong number of cells. The csv-module reader stays the one definition
+    of every such case; this path only ever answers for files where both readers agree.
+    """
+    import codecs
+
+    import numpy as np
+    import pyarrow
+    import pyarrow.csv as arrow_csv
+
+    if header_row != 1 or binary_kind(data):
+        return None
+    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    end = data.find(b"\n", start)
+    if end < 0:
+        return None
+    line = data[start:end].removesuffix(b"\r")
+    if b"\r" in line or line.count(b'"') % 2:
+        return None  # old Mac line ends, or a header cell spanning lines
+    try:
+        header = [c.strip() for c in next(csv.reader([line.decode("utf-8")]))]
+    except (UnicodeDecodeError, StopIteration, csv.Error):
+        return None
+    width = len(header)
+    if width < 2 or expected_columns not in (None, width):
+        return None
+    names = [f"c{i}" for i in range(width)]
+    try:
+        arrow_table = arrow_csv.read_csv(
+            pyarrow.BufferReader(data),
+            read_options=arrow_csv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=arrow_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=arrow_csv.ConvertOptions(
+                column_types={n: pyarrow.string() for n in names}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False, check_utf8=True),
+        )
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowNotImplementedError):
+        return None  # invalid UTF-8, a short or long row, an empty line: the csv-module reader decides
+    blank = _blank_rows(arrow_table)
+    filled = np.flatnonzero(~blank)
+    # Trailing blank rows are not data rows; blank rows inside the data are (and get rejected).
+    last = int(filled[-1]) + 1 if len(filled) else 0
+    bad = [(int(i) + 1, "blank_line") for i in np.flatnonzero(blank[:last])]
+    arrow_table = arrow_table.slice(0, last)
+    if bad:
+        arrow_table = arrow_table.filter(pyarrow.array(~blank[:last]))
+    frame = arrow_table.to_pandas(types_mapper={pyarrow.string(): pd.StringDtype()}.get)
+    frame.columns = header
+    frame.insert(0, "source_row", pd.Series(filled[filled < last] + 1, dtype="int64"))
+    return RawTable(frame=frame, relpath=relpath, encoding="utf-8", header_row=header_row, bad_lines=bad)
+
+
 def read_raw_csv(path: Path, *, relpath: str, header_row: int = 1, expected_columns: int | None = None) -> RawTable:
     """Read a CSV (optionally gzipped) as all-text, keeping every data row accountable.
 
@@ -169,6 +289,8 @@ def read_raw_csv(path: Path, *, relpath: str, header_row: int = 1, expected_colu
     """
     import gzip
 
+    if path.name.lower().endswith(EXCEL_SUFFIXES):
+        raise RawFileError(excel_message(relpath))
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as fh:
@@ -177,6 +299,9 @@ def read_raw_csv(path: Path, *, relpath: str, header_row: int = 1, expected_colu
         raise RawFileError(f"{relpath}: cannot read: {exc}") from exc
     if not data.strip():
         raise RawFileError(f"{relpath}: the file is empty")
+    fast = _read_with_arrow(data, relpath, header_row, expected_columns)
+    if fast is not None:
+        return fast
     text, encoding = decode(data, relpath)
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))

@@ -61,7 +61,7 @@ from sro_analysis.schema.registry import LIST_SEPARATOR
 from sro_analysis.sources.base import (
     AdapterOutput, CleanContext, RawHead, SourceAdapter, SourceFile, read_raw_csv, reject_bad_lines,
 )
-from sro_analysis.standardize import clean_text, name_ns, normalise_street, parse_count, parse_dates, school_year
+from sro_analysis.standardize import clean_text, is_in, name_ns, normalise_street, parse_count, parse_dates, school_year
 
 #: Header columns (lower case) that identify each file of the release; checked in this order.
 KINDS: dict[str, frozenset[str]] = {
@@ -161,7 +161,13 @@ def parse_written_name(written: pd.Series) -> pd.DataFrame:
         >>> names["first_name_ns"].tolist(), names["last_name_ns"].tolist(), names["middle_initial"].isna().tolist()
         (['JAMES', 'JAMES', 'JIM'], ['ONEIL', 'ONEIL', 'ONEIL'], [False, False, True])
     """
-    text = written.astype("string").str.strip().str.upper()
+    text = written.astype("string")
+    if len(text) > 1000:
+        # Mentions repeat a few hundred written names: parse each distinct name once.
+        codes, distinct = pd.factorize(text, use_na_sentinel=False)
+        if len(distinct) < len(text) // 2:
+            return parse_written_name(pd.Series(distinct, dtype="string")).iloc[codes].set_axis(written.index)
+    text = text.str.strip().str.upper()
     comma = text.str.extract(r"^([^,]+),\s*(\S+)(?:\s+(\S+))?")  # LAST, FIRST [M]
     plain = text.str.extract(r"^(\S+)(?:\s+(\S)\.?)?\s+(\S+)$")  # First [M.] Last
     has_comma = comma[0].notna()
@@ -506,7 +512,7 @@ def _load_incidents(b: _Batch, state: dict, notes: list[str]) -> dict[str, pd.Da
 
 def _reject_orphans(b: _Batch, state: dict, number: pd.Series, *, allow_blank: bool = False) -> pd.Series:
     incident_id = mint_ids("inc", "synthetic", number)
-    orphan = ~incident_id.isin(state.get("incident_ids", set()))
+    orphan = ~is_in(incident_id, state.get("incident_ids", set()))
     if allow_blank:
         orphan &= number.notna()
     b.reject(orphan.to_numpy(), "unknown_incident",
@@ -660,7 +666,7 @@ def _load_force_reports(b: _Batch, state: dict, notes: list[str]) -> dict[str, p
     report_date = b.dates("report_date", DATETIME_FORMATS, required=False)
     b.reject_duplicate_keys(report_id, "report, officer and subject")
     subject_id = mint_ids("sub", "synthetic", number, subject_no)
-    subject_id = subject_id.where(number.notna() & subject_id.isin(state.get("subject_ids", set())))
+    subject_id = subject_id.where(number.notna() & is_in(subject_id, state.get("subject_ids", set())))
     keep = b.alive.copy()
     reports = pd.DataFrame({
         "force_report_id": report_id, "source_report_id": report, "incident_id": incident_id,

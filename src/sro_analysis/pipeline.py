@@ -1,4 +1,6 @@
-"""The clean step: raw folder in, validated Dataset out (adapters → link → validate).
+"""The clean pipeline: raw folder in, validated Dataset out (adapters → link → validate).
+
+``sro.clean(...)`` and ``sro-analysis clean`` call :func:`clean` here.
 
 Example:
     >>> import sro_analysis as sro, tempfile, pathlib
