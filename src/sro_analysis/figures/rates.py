@@ -154,8 +154,9 @@ def trend_plot(
     suppressed = int(frame["rate"].isna().sum())
     lines = []
     if not single_with_n:
-        lines.append(f"N per point from {int(plotted['n'].min()):,} to {int(plotted['n'].max()):,}"
-                     f" ({count_label(plotted['n'].sum())} in all).")
+        # Lines of a hue may overlap (e.g. assigned SROs within all officers): no grand total then.
+        total = "" if hue is not None else f" ({count_label(plotted['n'].sum())} in all)"
+        lines.append(f"N per point from {int(plotted['n'].min()):,} to {int(plotted['n'].max()):,}{total}.")
     lines.append("Whiskers: 95% intervals." + (f" Hollow: n<{UNSTABLE_BELOW}, unstable." if (plotted["n"] < UNSTABLE_BELOW).any() else ""))
     if suppressed:
         lines.append(f"{suppressed} suppressed value(s) not drawn.")

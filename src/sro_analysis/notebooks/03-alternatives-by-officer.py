@@ -62,6 +62,23 @@ else:
         nb.say("The roster was supplied, but no contact was decided by an officer assigned to that school on that date.")
 
 # %% [markdown]
+# ## Over time: assigned SROs against all officers
+#
+# The alternatives-to-arrest rate per school year for every contact, and for the contacts
+# decided by the officer assigned to that school, with 95% intervals.
+
+# %%
+by_year = sro.rates(ds, measure="ata", by="school_year").assign(officers="all officers")
+if has_roster:
+    sro_years = sro.rates(ds, measure="ata", by="school_year", officer_scope="assigned_sro")
+    by_year = nb.concat_rates(by_year, sro_years.assign(officers="assigned SROs"))
+shown = nb.show_rates(by_year, min_n=min_n, caption="Alternatives to arrest by school year and officer scope")
+if len(shown) and shown["rate"].notna().any():
+    with figures.theme("full"):
+        nb.show_figure(figures.trend_plot(nb.plottable(shown), hue="officers"), "03-trend-ata-by-scope",
+                       source=source, figures_dir=figures_dir)
+
+# %% [markdown]
 # ## Officers in tiers
 #
 # Empirical-Bayes estimates per officer with 95% credible intervals, coloured by tier. Officers

@@ -162,6 +162,11 @@ def schools_linked(ds) -> pd.DataFrame:
                          "school": hit.map({True: "incidents linked", False: "no incident linked"}).to_numpy()})
 
 
+def concat_rates(*tables: pd.DataFrame) -> pd.DataFrame:
+    """Stack rate tables (e.g. two officer scopes) for one table and one figure."""
+    return pd.concat([pd.DataFrame(t) for t in tables], ignore_index=True)
+
+
 def pooled_rate(rates: pd.DataFrame) -> float:
     """Sum of numerators over sum of denominators: the comparison target of a funnel or EB fit."""
     n = rates["denominator"].sum()
