@@ -27,7 +27,7 @@ def truth(release) -> dict:
 
 
 def test_same_seed_gives_identical_bytes(tmp_path, release):
-    again = synthetic.write_release(tmp_path / "again", n_incidents=N, seed=7)
+    synthetic.write_release(tmp_path / "again", n_incidents=N, seed=7)
     for name in [*synthetic.FILES, "truth.json", "README.txt"]:
         assert (tmp_path / "again" / name).read_bytes() == (release.raw_dir / name).read_bytes(), name
 

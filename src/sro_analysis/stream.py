@@ -61,7 +61,7 @@ from sro_analysis.atomic import atomic_directory, write_text_atomic
 from sro_analysis.ledger import Ledger, LedgerError
 from sro_analysis.schema.models import conform, empty_frame
 from sro_analysis.schema.registry import CANONICAL_TABLES, table
-from sro_analysis.sources.base import CleanContext, RawFileError, _blank_rows, read_head, read_raw_csv, reject_bad_lines
+from sro_analysis.sources.base import RawFileError, _blank_rows, read_head, read_raw_csv, reject_bad_lines
 
 #: Kinds of file read in chunks; the others (directory, personnel, roster) are small by nature.
 STREAMED_KINDS = ("incidents", "incident_officers", "subjects", "force_reports")

@@ -21,8 +21,7 @@ def _as_bool(values, column: str) -> np.ndarray:
     series = pd.Series(values)
     if series.dtype == bool:
         return series.to_numpy()
-    mapped = series.map({True: True, False: False, "true": True, "false": False, "True": True, "False": False,
-                         1: True, 0: False})
+    mapped = series.map({True: True, False: False, "true": True, "false": False, "True": True, "False": False})  # 1/0 hash as True/False
     if mapped.isna().any():
         bad = sorted(series[mapped.isna()].astype(str).unique())
         raise ValueError(f"rri_forest_plot: column {column!r} must be boolean, got {bad}")

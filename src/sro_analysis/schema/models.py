@@ -49,7 +49,6 @@ def empty_frame(name: str) -> pd.DataFrame:
 
 
 def _cast(series: pd.Series, f: Field) -> pd.Series:
-    target = PANDAS_DTYPES[f.dtype]
     if f.dtype in ("date", "datetime"):
         out = pd.to_datetime(series, errors="raise")
         out = out.astype("datetime64[ns]")

@@ -206,7 +206,7 @@ _BLANK_CELL = ("^[\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x{85}\\x{a0}\\x{1680}\\x{2000
                "\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}]*$")
 
 
-def _blank_rows(arrow_table) -> "np.ndarray":
+def _blank_rows(arrow_table):
     """Rows whose every cell is empty or whitespace (checked column by column on candidates only)."""
     import numpy as np
     import pyarrow.compute as compute

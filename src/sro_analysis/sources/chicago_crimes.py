@@ -38,10 +38,7 @@ Example:
 
 from __future__ import annotations
 
-import io
 import re
-from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -55,6 +52,7 @@ from sro_analysis.sources.base import (
     reject_bad_lines,
 )
 from sro_analysis.standardize import clean_text, hundred_block_key, map_values, parse_dates, school_year
+from sro_analysis.schema.label_maps import read_map
 
 SOURCE_SYSTEM = "cpd_clear"
 
@@ -93,10 +91,7 @@ def export_style(header: tuple[str, ...] | list[str]) -> str:
     return "upper_snake" if any(c.strip() == "CASE_NUMBER" for c in header) else "portal"
 
 
-@lru_cache(maxsize=None)
-def _map_frame(name: str) -> pd.DataFrame:
-    text = resources.files("sro_analysis.schema").joinpath("maps", name).read_text(encoding="utf-8")
-    return pd.read_csv(io.StringIO(text), dtype="string", keep_default_na=False)
+_map_frame = read_map
 
 
 def location_type_map() -> dict[str, str]:

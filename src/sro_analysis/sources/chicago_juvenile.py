@@ -41,10 +41,7 @@ Example:
 
 from __future__ import annotations
 
-import io
 import re
-from functools import lru_cache
-from importlib import resources
 
 import pandas as pd
 
@@ -57,6 +54,7 @@ from sro_analysis.sources.base import (
     reject_bad_lines,
 )
 from sro_analysis.standardize import clean_text, map_values, parse_count, parse_dates
+from sro_analysis.schema.label_maps import label_dict
 
 OUTCOME_VOCAB = "cpd_juvenile"
 ARREST_LABEL = "juvenile arrest"
@@ -68,11 +66,7 @@ DAILY_ARRESTS_HEADER = ("ARREST_DATE", "RACE", "SEX", "AGE", "STATUTE", "STATUTE
 SEX_COLUMNS = {"Female": "female", "Male": "male", "Unknown": "unknown"}
 
 
-@lru_cache(maxsize=None)
-def _label_map(name: str, value_column: str) -> dict[str, str]:
-    text = resources.files("sro_analysis.schema").joinpath("maps", name).read_text(encoding="utf-8")
-    frame = pd.read_csv(io.StringIO(text), dtype="string", keep_default_na=False)
-    return dict(zip(frame["raw_label"].str.upper(), frame[value_column]))
+_label_map = label_dict
 
 
 def race_map() -> dict[str, str]:

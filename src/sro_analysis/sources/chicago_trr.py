@@ -66,11 +66,8 @@ Example:
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +83,7 @@ from sro_analysis.sources.base import (
     reject_bad_lines,
 )
 from sro_analysis.standardize import clean_text, hundred_block_key, name_ns, parse_dates, school_year
+from sro_analysis.schema.label_maps import read_map
 
 SOURCE_SYSTEM = "cpd_trr"
 
@@ -143,11 +141,9 @@ def normalise_trr_id(series: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 # -- label maps ---------------------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
 def label_map(name: str) -> pd.DataFrame:
     """A ``schema/maps/cpd_trr_<name>.csv`` label map, read as text (blanks are '')."""
-    text = resources.files("sro_analysis.schema").joinpath("maps", f"cpd_trr_{name}.csv").read_text("utf-8")
-    return pd.read_csv(io.StringIO(text), dtype="string", keep_default_na=False)
+    return read_map(f"cpd_trr_{name}.csv")
 
 
 def _key(series: pd.Series) -> pd.Series:

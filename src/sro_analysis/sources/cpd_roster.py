@@ -30,9 +30,6 @@ Example:
 
 from __future__ import annotations
 
-import io
-from functools import lru_cache
-from importlib import resources
 
 import pandas as pd
 
@@ -45,16 +42,13 @@ from sro_analysis.sources.base import (
     reject_bad_lines,
 )
 from sro_analysis.standardize import clean_text, map_values, name_ns, parse_dates
+from sro_analysis.schema.label_maps import label_dict
 
 REQUIRED = ["row_id", "race", "gender", "birth_year", "appointed_date", "star1", "first_name_NS", "last_name_NS"]
 STAR_COLUMNS = [f"star{i}" for i in range(1, 8)]
 
 
-@lru_cache(maxsize=None)
-def _label_map(name: str, value_column: str) -> dict[str, str]:
-    text = resources.files("sro_analysis.schema").joinpath("maps", name).read_text(encoding="utf-8")
-    frame = pd.read_csv(io.StringIO(text), dtype="string", keep_default_na=False)
-    return dict(zip(frame["raw_label"].str.upper(), frame[value_column]))
+_label_map = label_dict
 
 
 def whole_number_text(series: pd.Series) -> pd.Series:

@@ -31,10 +31,7 @@ Example:
 
 from __future__ import annotations
 
-import io
 import re
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +44,7 @@ from sro_analysis.sources.base import (
     AdapterOutput, CleanContext, RawHead, SourceAdapter, SourceFile, read_head, read_raw_csv, reject_bad_lines,
 )
 from sro_analysis.standardize import clean_text, map_values, normalise_street, parse_count
+from sro_analysis.schema.label_maps import read_map
 
 #: Words dropped from school names before matching: they say what kind of school, not which.
 SCHOOL_TYPE_WORDS = ("SCHOOL", "SCHOOLS", "ELEMENTARY", "ELEM", "HIGH", "HS", "ES", "MIDDLE", "MS")
@@ -57,10 +55,7 @@ STYLE_RANK = {"profile": 0, "progress_report": 1, "progress_2011": 2}
 HISTORY_COLUMNS = ["school_id", "directory_year", "name", "address", "lat", "lon", "police_district", "source_file"]
 
 
-@lru_cache(maxsize=None)
-def _map_frame(name: str) -> pd.DataFrame:
-    text = resources.files("sro_analysis.schema").joinpath("maps", name).read_text(encoding="utf-8")
-    return pd.read_csv(io.StringIO(text), dtype="string", keep_default_na=False)
+_map_frame = read_map
 
 
 def school_type_map() -> dict[str, str]:

@@ -45,10 +45,7 @@ Example:
 from __future__ import annotations
 
 import difflib
-import io
 import re
-from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -62,6 +59,7 @@ from sro_analysis.sources.base import (
     AdapterOutput, CleanContext, RawHead, SourceAdapter, SourceFile, read_raw_csv, reject_bad_lines,
 )
 from sro_analysis.standardize import clean_text, is_in, name_ns, normalise_street, parse_count, parse_dates, school_year
+from sro_analysis.schema.label_maps import read_map
 
 #: Header columns (lower case) that identify each file of the release; checked in this order.
 KINDS: dict[str, frozenset[str]] = {
@@ -100,10 +98,7 @@ def kind_of(header) -> str | None:
     return None
 
 
-@lru_cache(maxsize=None)
-def _map_text(name: str) -> pd.DataFrame:
-    text = resources.files("sro_analysis.schema").joinpath("maps", name).read_text(encoding="utf-8")
-    return pd.read_csv(io.StringIO(text), dtype="string", keep_default_na=False)
+_map_text = read_map
 
 
 def label_map(column: str) -> dict[str, str]:
