@@ -351,10 +351,12 @@ def test_data_quality_bars_stack_kept_merged_rejected():
     for status in ("kept", "merged", "rejected"):
         (container,) = [c for c in ax.containers if c.get_label() == status]
         segments[status] = [(p.get_x(), p.get_width()) for p in container.patches]
-    # Files sorted by name: cps/profile.csv (row 0), trr/trr_main.csv (row 1).
-    assert segments["kept"] == [(0, 660), (0, 5120)]
-    assert segments["merged"] == [(660, 0), (5120, 300)]
-    assert segments["rejected"] == [(660, 1), (5420, 41)]
+    # Files sorted by name: cps/profile.csv (row 0, 661 rows), trr/trr_main.csv (row 1, 5,461 rows);
+    # segments are shares of each file's rows.
+    assert segments["kept"] == [(0, pytest.approx(660 / 661)), (0, pytest.approx(5120 / 5461))]
+    assert segments["merged"] == [(pytest.approx(660 / 661), 0), (pytest.approx(5120 / 5461), pytest.approx(300 / 5461))]
+    assert segments["rejected"] == [(pytest.approx(660 / 661), pytest.approx(1 / 661)),
+                                    (pytest.approx(5420 / 5461), pytest.approx(41 / 5461))]
     texts = [t.get_text() for t in ax.texts]
     assert "N=5,461\n0.8% rejected" in texts
 

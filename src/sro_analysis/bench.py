@@ -26,10 +26,10 @@ floor). Results go to a table (returned as text) and a CSV (``benchmarks/results
 Sizes above :data:`IN_MEMORY_LIMIT` raw rows run only the floor and the streaming clean: the
 in-memory path would need tens of GB there (see ``benchmarks/README.md``).
 
-Example:
-    >>> import tempfile, pathlib
-    >>> text = run(sizes=[3000], out_csv=pathlib.Path(tempfile.mkdtemp()) / "r.csv",
-    ...            stages=("parse_floor",))  # doctest: +SKIP
+Example (prints the table; takes seconds, so not run as a doctest)::
+
+    import pathlib, tempfile
+    text = run(sizes=[3000], out_csv=pathlib.Path(tempfile.mkdtemp()) / "r.csv", stages=("parse_floor",))
 """
 
 from __future__ import annotations

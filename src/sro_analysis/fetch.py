@@ -19,12 +19,13 @@ Two ways to fill the cache:
 Either way the cache ends with ``MANIFEST.sha256`` and ``manifest.json`` listing what it holds,
 sorted and without timestamps, so the same content always gives the same bytes.
 
-Example:
-    >>> from sro_analysis.fetch import fetch
-    >>> report = fetch(mirror="../shared/data", progress=False)  # doctest: +SKIP
-    >>> print(report.summary())  # doctest: +SKIP
-    chicago: 45 files in /home/me/.cache/sro-analysis/chicago
-      copied_from_mirror: 45
+Example (needs the mirror folder, so not run as a doctest; tests/test_fetch.py runs it)::
+
+    from sro_analysis.fetch import fetch
+    report = fetch(mirror="../shared/data", progress=False)
+    print(report.summary())
+    # chicago: 45 files in /home/me/.cache/sro-analysis/chicago
+    #   copied_from_mirror: 45
 """
 
 from __future__ import annotations
@@ -377,10 +378,10 @@ def fetch(
         FetchError: a checksum mismatch (naming the file and URL), a host that cannot be
             reached at all (suggesting ``--mirror DIR``), a missing mirror folder or a bad catalogue.
 
-    Example:
-        >>> report = fetch(mirror="../shared/data", cache_dir="/tmp/sro-cache", progress=False)  # doctest: +SKIP
-        >>> report.ok  # doctest: +SKIP
-        True
+    Example (tests/test_fetch.py runs this against a local server and the mirror)::
+
+        report = fetch(mirror="../shared/data", cache_dir="/tmp/sro-cache", progress=False)
+        report.ok  # True
     """
     entries = load_catalog(catalog)
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()

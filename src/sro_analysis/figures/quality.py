@@ -23,7 +23,7 @@ from sro_analysis.figures.style import STATUS_COLOURS
 __all__ = ["data_quality_plot"]
 
 LEDGER_STATUSES: tuple[str, ...] = ("kept", "merged", "rejected")
-_MAX_NAME = 44
+_MAX_NAME = 80
 
 
 def _short_name(path: str) -> str:
@@ -46,8 +46,9 @@ def data_quality_plot(
 ) -> Axes:
     """What share of each source file's rows was kept, merged into another record, or rejected?
 
-    Horizontal stacked bars, one per source file (sorted by name), segments in ledger order
-    kept → merged → rejected, with the total and the rejected share at the right.
+    Horizontal 100% stacked bars, one per source file (sorted by name), segments in ledger order
+    kept → merged → rejected as shares of the file's rows, so a small file's rejections show as
+    plainly as a big file's; the row total and the rejected share stand at the right.
 
     Args:
         ledger_summary: Counts of ledger rows by source file and status (repeated pairs are summed).
@@ -64,8 +65,8 @@ def data_quality_plot(
         >>> summary = pd.DataFrame({"source_file": ["trr.csv", "trr.csv"], "status": ["kept", "rejected"],
         ...                         "n": [90, 10]})
         >>> fig, ax = plt.subplots()
-        >>> [round(p.get_width()) for p in data_quality_plot(summary, ax=ax).patches]
-        [90, 0, 10]
+        >>> [round(float(p.get_width()), 2) for p in data_quality_plot(summary, ax=ax).patches]
+        [0.9, 0.0, 0.1]
     """
     require_columns(ledger_summary, [source, status, count], "data_quality_plot")
     frame = pd.DataFrame({
@@ -85,12 +86,13 @@ def data_quality_plot(
 
     ys = np.arange(len(files), dtype=float)
     left = np.zeros(len(files))
+    totals = table.sum(axis=1).to_numpy()
+    shares = table.div(np.where(totals > 0, totals, 1.0), axis=0)
     for name in LEDGER_STATUSES:
-        widths = table[name].to_numpy(dtype=float)
+        widths = shares[name].to_numpy(dtype=float)
         ax.barh(ys, widths, left=left, height=0.5, color=STATUS_COLOURS[name], label=name,
                 gid=f"quality-{name}", **kwargs)
         left += widths
-    totals = table.sum(axis=1).to_numpy()
     text_x = blended_transform_factory(ax.transAxes, ax.transData)
     for y, total, rejected, name in zip(ys, totals, table["rejected"].to_numpy(), files, strict=True):
         share = f"\n{100 * rejected / total:.1f}% rejected" if total else ""
@@ -102,9 +104,9 @@ def data_quality_plot(
     ax.set_yticks([])
     ax.spines["left"].set_visible(False)
     ax.set_ylim(len(files) - 0.5, -0.75)
-    ax.set_xlim(0, max(totals.max(), 1.0) * 1.02)
-    ax.xaxis.set_major_formatter(lambda v, _p: f"{v:,.0f}")
-    ax.set_xlabel("Raw rows")
+    ax.set_xlim(0, 1.0)
+    ax.xaxis.set_major_formatter(lambda v, _p: f"{100 * v:.0f}%")
+    ax.set_xlabel("Share of the file's raw rows")
     legend_above(ax)
     add_note(ax, [f"{count_label(totals.sum())} raw rows in {len(files)} file(s); every row is kept, merged or rejected."])
 

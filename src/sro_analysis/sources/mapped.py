@@ -12,7 +12,8 @@ missing (optional fields).
 Example:
     >>> from pathlib import Path
     >>> root = Path(__file__).resolve().parents[3] / "examples" / "riverton"
-    >>> adapters = adapters_from_mapping(root / "mapping.yaml")  # doctest: +SKIP
+    >>> [a.name for a in adapters_from_mapping(root / "mapping.yaml")]
+    ['mapped:riverton_use_of_force', 'mapped:riverton_campuses']
 """
 
 from __future__ import annotations
