@@ -137,3 +137,11 @@ if counts.empty:
 else:
     fpa = sro.rates_from_counts(counts, measure="fpa", by="district")
     _ = nb.show_rates(fpa, min_n=min_n, caption="Formal-processing avoidance by police district (juvenile dispositions)")
+    districts = nb.publishable(fpa[fpa["unit_id"] != "unknown"], min_n=min_n)
+    if len(districts) >= 2:
+        with figures.theme("full"):
+            ax = figures.funnel_plot(districts, x="numerator", n="denominator", unit="unit_id", min_n=min_n,
+                                     target=nb.pooled_rate(fpa))
+            periods = sorted(fpa["school_year"].astype(str).unique())
+            fpa_source = figures.source_note("CPD juvenile dispositions by police district", periods[0], periods[-1])
+            nb.show_figure(ax, "02-funnel-fpa-by-district", source=fpa_source, figures_dir=figures_dir)
