@@ -221,3 +221,20 @@ def test_resolved_officer_profile_prefers_roster_row():
     row = res.officers.set_index("officer_uid").loc["r1"]
     assert (row["race"], int(row["birth_year"]), row["source"]) == ("white", 1975, ROSTER)
     assert len(res.officers) == 1
+
+
+def test_pass8_star_and_last_name_catch_a_nickname_but_not_a_reissued_star():
+    # ROBERT SMITH wrote "BOB" on the report; star 311 with SMITH points at him alone.
+    # Star 16042 was reissued to another PASSAMENTT appointed 18 years later: in the real CPD
+    # roster the star history has no dates, so only the appointment date tells them apart.
+    offs = officers([("r1", "ROBERT", "SMITH", "2001-01-01", 1975, "male", "white", ROSTER),
+                     ("r2", "IVAN", "PASSAMENTT", "2013-03-15", 1981, "male", "hispanic_latino", ROSTER),
+                     ("t1", "BOB", "SMITH", None, None, "male", "unknown", "trr.csv"),
+                     ("t2", "SALVADOR", "PASSAMENTT", "1995-09-05", 1967, "male", "unknown", "trr.csv")])
+    ids = stars([("r1", "311", None, None, ROSTER), ("r2", "16042", None, None, ROSTER),
+                 ("t1", "311", "2019-05-01", "2019-05-01", "trr.csv"),
+                 ("t2", "16042", "2020-03-06", "2020-03-06", "trr.csv")])
+    res = resolve(offs, ids)
+    assert link_of(res, "t1") == ("r1", 8)
+    assert res.links.set_index("officer_uid").loc["t1", "match_keys"] == "star=311|last_name_ns=SMITH"
+    assert link_of(res, "t2")[0] != "r2"

@@ -70,10 +70,11 @@ def test_school_links_match_truth(dataset, release):
 
 def test_officer_links_precision(dataset, release):
     scores = officer_scores(dataset, release[1])
-    # Measured on seed 7, 2000 incidents: 3115 of 3500 mentions attributed, all correctly
-    # (precision 1.0, recall 0.89); the rest are nickname / typo variants no pass may accept.
+    # Measured on seed 7, 2000 incidents: 3287 of 3500 mentions attributed, all correctly
+    # (precision 1.0, recall 0.939; 0.89 before the star + last-name pass); the rest are
+    # last-name typos that no pass may accept.
     assert scores["precision"] >= 0.99, scores
-    assert scores["recall"] >= 0.85, scores
+    assert scores["recall"] >= 0.92, scores
 
 
 def test_user_roster_reads_and_flags_unresolvable_rows(release):

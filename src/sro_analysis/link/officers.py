@@ -13,7 +13,9 @@ pass  match on
 4     F4FN (first 4 letters of the first name) + last_name_ns + appointed_date + birth_year ±1
 5     first_name_ns + last_name_ns + birth_year + gender + race (appointed_date missing on a side)
 6     female last-name change: first_name_ns + appointed_date + star (no side male)
-7     manual whitelist (a reviewed copy of the ``officer_review`` audit)
+8     star + last_name_ns (nicknames, first-name typos), with any known appointed_date equal
+      and birth_year ±1, since stars are reissued (runs after 6; not a SPEC pass)
+7     manual whitelist (a reviewed copy of the ``officer_review`` audit), applied last
 ====  ====================================================================================
 
 Records are clustered (union-find). *Anchor* records are personnel-roster rows: one row is one
@@ -68,7 +70,14 @@ PASSES: dict[int, tuple[str, tuple[str, ...]]] = {
     5: ("name_birth_gender_race", ("first_name_ns", "last_name_ns", "birth_year", "gender", "race")),
     6: ("female_name_change", ("first_name_ns", "appointed_date", "star")),
     7: ("manual_whitelist", ("whitelist",)),
+    # Relaxed, after the SPEC passes: nicknames and first-name typos ("BOB" for "ROBERT") keep
+    # the star valid on the date and the last name. Stars are unique at any one time, so the
+    # pair still points at one officer; many-to-one links are dropped as in every pass.
+    8: ("star_last_name", ("star", "last_name_ns")),
 }
+
+#: Order the automatic passes run in (7, the manual whitelist, is applied after them).
+PASS_ORDER: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 8)
 
 LINK_COLUMNS = [
     "officer_uid", "resolved_uid", "source", "named", "is_anchor", "match_pass", "match_name",
@@ -196,8 +205,8 @@ def _candidates(pass_no: int, rec: pd.DataFrame, pool: np.ndarray, stars: pd.Dat
         r = employees[["pos", "value"]].merge(named[["pos"]], on="pos")
         edges = l.merge(r, on="value", suffixes=("_a", "_b")).rename(columns={"value": "employee_id"})
         cols = ["employee_id"]
-    elif pass_no in (2, 6):
-        base = ["last_name_ns", "first_name_ns"] if pass_no == 2 else ["first_name_ns", "appointed_date"]
+    elif pass_no in (2, 6, 8):
+        base = {2: ["last_name_ns", "first_name_ns"], 6: ["first_name_ns", "appointed_date"], 8: ["last_name_ns"]}[pass_no]
         l = left[["pos", *base, "gender"]].merge(stars, on="pos")
         r = named[["pos", *base, "gender"]].merge(stars, on="pos")
         l, r = l.dropna(subset=base), r.dropna(subset=base)
@@ -206,6 +215,14 @@ def _candidates(pass_no: int, rec: pd.DataFrame, pool: np.ndarray, stars: pd.Dat
         if pass_no == 6:
             g = edges[["gender_a", "gender_b"]]
             edges = edges[((g == "female").any(axis=1)) & ~((g == "male").any(axis=1))]
+        if pass_no == 8:
+            # Stars are reissued (in Chicago, within families): without a first name, any known
+            # appointment date or birth year must agree too.
+            extra = rec[["appointed_date", "birth_year"]]
+            a, b = extra.loc[edges["pos_a"]].reset_index(drop=True), extra.loc[edges["pos_b"]].reset_index(drop=True)
+            same_appointed = a["appointed_date"].isna() | b["appointed_date"].isna() | (a["appointed_date"] == b["appointed_date"])
+            near_birth = a["birth_year"].isna() | b["birth_year"].isna() | ((a["birth_year"] - b["birth_year"]).abs() <= 1)
+            edges = edges[(same_appointed & near_birth).fillna(False).to_numpy(dtype=bool)]
         cols = ["star", *base]
     elif pass_no == 3:
         cols = ["first_name_ns", "last_name_ns", "appointed_date"]
@@ -355,7 +372,7 @@ def resolve_officers(
                 if match_pass[x] == 0 and not rec.at[x, "is_anchor"]:
                     match_pass[x], match_keys[x], linked_to[x] = pass_no, keys, uids[y]
 
-    for pass_no in range(1, 7):
+    for pass_no in PASS_ORDER:
         roots = clusters.roots()
         in_pool = rec["named"].to_numpy() & ~rec["is_anchor"].to_numpy() & (clusters.anchors[roots] == 0)
         pool = np.flatnonzero(in_pool)
