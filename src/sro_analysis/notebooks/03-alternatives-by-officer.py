@@ -87,7 +87,8 @@ if len(shown) and shown["rate"].notna().any():
 
 # %%
 scope = "assigned_sro" if has_roster else "all"
-per_officer = sro.rates(ds, measure="ata", by="officer", officer_scope=scope)
+# Readers see salted officer keys, the same as in the public data release.
+per_officer = nb.relabel_officers(sro.rates(ds, measure="ata", by="officer", officer_scope=scope), ds)
 known = per_officer[~per_officer["withheld_unknown"] & (per_officer["unit_id"] != "unknown")
                     & (per_officer["denominator"] > 0)]  # "unknown": no deciding officer recorded
 target = nb.pooled_rate(known)
@@ -102,7 +103,7 @@ else:
     with figures.theme("full"):
         nb.show_figure(figures.caterpillar_plot(eb, min_n=min_n, target=target), f"03-caterpillar-ata-{scope}",
                        source=source, figures_dir=figures_dir)
-    nb.show_table(eb[["unit", "tier"]].rename(columns={"unit": "officer (hashed id)"}),
+    nb.show_table(eb[["unit", "tier"]].rename(columns={"unit": "officer (salted key)"}),
                   caption=f"Tier of each of these {who} (in id order, not ranked)")
 
 # %% [markdown]

@@ -162,6 +162,26 @@ def schools_linked(ds) -> pd.DataFrame:
                          "school": hit.map({True: "incidents linked", False: "no incident linked"}).to_numpy()})
 
 
+def relabel_officers(rates: pd.DataFrame, ds) -> pd.DataFrame:
+    """Replace officer ``unit_id``s by the salted keys of the public release (``officer_key``).
+
+    The ``ofr-`` ids of the rates tables are unsalted hashes of internal ids, which anyone with
+    the roster could recompute; readers see the same salted 12-hex keys as in the data release.
+    Without a salt (see README: Privacy) officers are numbered within this report instead.
+    """
+    from sro_analysis.privacy import SaltError, load_salt
+    from sro_analysis.publish import _officer_labels
+
+    ids = sorted(set(rates["unit_id"].astype(str)) - {"unknown"})
+    try:
+        labels = _officer_labels(ds, ids, "hashed", load_salt())
+    except SaltError:
+        labels = {u: f"officer {i + 1:03d}" for i, u in enumerate(ids)}
+    out = rates.copy()
+    out["unit_id"] = out["unit_id"].astype(str).map(lambda u: labels.get(u, u))
+    return out
+
+
 def concat_rates(*tables: pd.DataFrame) -> pd.DataFrame:
     """Stack rate tables (e.g. two officer scopes) for one table and one figure."""
     return pd.concat([pd.DataFrame(t) for t in tables], ignore_index=True)
