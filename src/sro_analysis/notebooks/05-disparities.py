@@ -73,3 +73,5 @@ if not stage_counts.empty:
     with figures.theme("full"):
         ax = figures.rri_forest_plot(published, reference=published["ref_group"].iloc[0])
         nb.show_figure(ax, f"05-rri-forest-{group}", source=source, figures_dir=figures_dir)
+else:
+    nb.say("No relative rate index could be computed from these records, so there is nothing to plot.")
