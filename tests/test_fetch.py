@@ -29,11 +29,16 @@ from sro_analysis.fetch import (
     CatalogEntry,
     FetchError,
     FetchReport,
+    contains_word,
     default_cache_dir,
+    derivation_rule,
     fetch,
+    filter_csv_rows,
     load_catalog,
     network_path,
     sha256_file,
+    trr_release,
+    xlsm_sheet1_to_csv_gz,
 )
 
 ORIGIN = "https://raw.githubusercontent.com"
@@ -51,7 +56,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:  # keep test output clean
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+    def do_GET(self) -> None:
         server: _Server = self.server  # type: ignore[assignment]
         range_header = self.headers.get("Range")
         server.requests.append((self.path, range_header))
@@ -304,12 +309,13 @@ def test_corrupted_cached_copy_is_downloaded_again(server: _Server, tmp_path: Pa
     assert (cache / "crimes/a.csv").read_bytes() == b"ID\n1\n"
 
 
-def test_derived_subset_downloads_the_original_and_records_its_checksum(server: _Server, tmp_path: Path) -> None:
+def test_derived_subset_is_derived_into_place_beside_the_kept_original(server: _Server, tmp_path: Path) -> None:
     whole_city = b"trr_id,location\n1,SCHOOL - PUBLIC BUILDING\n2,STREET\n"
+    subset_bytes = b"trr_id,location\r\n1,SCHOOL - PUBLIC BUILDING\r\n"
     subset = _publish(
         server, "trr/school-subset/TRR-main__school_locations.csv", whole_city,
         derived="school-location subset: rows whose location contains SCHOOL",
-        sha256=hashlib.sha256(b"trr_id,location\n1,SCHOOL - PUBLIC BUILDING\n").hexdigest(),
+        sha256=hashlib.sha256(subset_bytes).hexdigest(),
     )
     cache = tmp_path / "cache"
 
@@ -317,24 +323,37 @@ def test_derived_subset_downloads_the_original_and_records_its_checksum(server: 
 
     fetched = report.files[0]
     assert fetched.status == DOWNLOADED
-    assert fetched.path == "trr/school-subset/originals/TRR-main__school_locations.csv"
-    assert fetched.sha256 == hashlib.sha256(whole_city).hexdigest()  # what was downloaded, not the subset
-    assert (cache / fetched.path).read_bytes() == whole_city
+    assert fetched.path == "trr/school-subset/TRR-main__school_locations.csv"
+    assert (cache / fetched.path).read_bytes() == subset_bytes
+    assert fetched.sha256 == hashlib.sha256(subset_bytes).hexdigest()
+    assert fetched.original_path == "trr/school-subset/originals/TRR-main__school_locations.csv"
+    assert fetched.original_sha256 == hashlib.sha256(whole_city).hexdigest()
+    assert (cache / fetched.original_path).read_bytes() == whole_city
+    assert fetched.reason == (
+        "derived from trr/school-subset/originals/TRR-main__school_locations.csv: "
+        "1 of 2 rows whose location contains SCHOOL; identical to the catalogue's mirror copy"
+    )
 
 
 def test_derived_row_sharing_an_original_reuses_the_download(server: _Server, tmp_path: Path) -> None:
-    full = _publish(server, "crimes/full.csv", b"ID,Location Description\n1,SCHOOL, PUBLIC, GROUNDS\n2,STREET\n")
-    subset = CatalogEntry("crimes/school.csv", full.url, True, "school-location subset", "2" * 64, 5)
+    full = _publish(server, "crimes/full.csv", b'ID,Location Description\n1,"SCHOOL, PUBLIC, GROUNDS"\n2,STREET\n')
+    rule = "school-location subset: rows whose Location Description contains SCHOOL"
+    subset = CatalogEntry("crimes/school.csv", full.url, True, rule, "2" * 64, 5)
     cache = tmp_path / "cache"
 
     report = fetch([subset, full], cache_dir=cache, base_url=server.base_url, **FAST)
 
-    status = {f.relpath: (f.status, f.path, f.reason) for f in report.files}
+    status = {f.relpath: (f.status, f.path, f.original_path) for f in report.files}
     assert status["crimes/full.csv"] == (DOWNLOADED, "crimes/full.csv", "")
-    assert status["crimes/school.csv"] == (ALREADY_CACHED, "crimes/full.csv", "same original as crimes/full.csv")
+    assert status["crimes/school.csv"] == (ALREADY_CACHED, "crimes/school.csv", "crimes/full.csv")
+    assert "SHA-256 differs from the catalogue's mirror copy (222222222222...)" in report.files[1].reason
     assert len(server.requests) == 1
+    assert (cache / "crimes/school.csv").read_bytes() == b'ID,Location Description\r\n1,"SCHOOL, PUBLIC, GROUNDS"\r\n'
     manifest = json.loads((cache / MANIFEST_JSON).read_text())
-    assert manifest["files"][0]["relpaths"] == ["crimes/full.csv", "crimes/school.csv"]
+    assert [(f["path"], f["relpaths"], f.get("derived_from")) for f in manifest["files"]] == [
+        ("crimes/full.csv", ["crimes/full.csv", "crimes/school.csv"], None),
+        ("crimes/school.csv", ["crimes/school.csv"], "crimes/full.csv"),
+    ]
 
 
 def test_manifest_is_deterministic(server: _Server, tmp_path: Path) -> None:
@@ -377,7 +396,10 @@ def test_report_frame_and_summary(server: _Server, tmp_path: Path) -> None:
     report = fetch([entry], cache_dir=tmp_path / "cache", base_url=server.base_url, **FAST)
 
     frame = report.to_frame()
-    assert list(frame.columns) == ["relpath", "path", "url", "source", "status", "bytes", "sha256", "reason"]
+    assert list(frame.columns) == [
+        "relpath", "path", "url", "source", "status", "bytes", "sha256", "reason",
+        "original_path", "original_sha256", "original_bytes",
+    ]
     assert frame.loc[0, "bytes"] == 5
     assert frame.loc[0, "source"] == "network"
     assert report.summary().splitlines()[1:] == ["  downloaded: 1", "  bytes in cache for these files: 5"]
@@ -491,3 +513,189 @@ def test_default_cache_dir_honours_environment(monkeypatch: pytest.MonkeyPatch, 
 
 def test_empty_report_is_ok() -> None:
     assert FetchReport("chicago", Path("/tmp/c"), None).ok
+
+
+# --------------------------------------------------------------------------- derived subsets (network)
+
+TRR_FOLDER = "invinst/chicago-police-data/1a552953/individual"
+LINKED_RULE = "school-location subset: rows whose trr_id belongs to a report whose location contains SCHOOL"
+
+# A hand-made 'whole-city' TRR release: two school reports (one in lower case), two elsewhere.
+WHOLE_CITY_TRR = {
+    "main": (
+        "trr_id,location,street,number_of_weapons_discharged\n"
+        '10,"SCHOOL, PUBLIC, BUILDING",ADAMS ST,20.0\n'
+        "11,STREET,STATE ST,\n"
+        "12,school - private grounds,\"LAKE SHORE DR, N\",1.0\n"
+        "13,RESIDENCE,\"\"\"Q\"\" ST\",\n"
+    ),
+    "officers": "row_id,trr_id,rank\n1,11,SERGEANT\n2,10,POLICE OFFICER\n3,13,POLICE OFFICER\n4,12,LIEUTENANT\n",
+    "actions-responses": (
+        "row_id,trr_id,action\n1,10,MEMBER PRESENCE\n2,10,VERBAL COMMANDS\n3,11,TASER\n"
+        "4,12,\"ESCORT HOLDS, WRISTLOCK\"\n5,99,MEMBER PRESENCE\n"
+    ),
+}
+DERIVED_TRR = {
+    "main": (
+        b"trr_id,location,street,number_of_weapons_discharged\r\n"
+        b'10,"SCHOOL, PUBLIC, BUILDING",ADAMS ST,20.0\r\n'
+        b'12,school - private grounds,"LAKE SHORE DR, N",1.0\r\n'
+    ),
+    "officers": b"row_id,trr_id,rank\r\n2,10,POLICE OFFICER\r\n4,12,LIEUTENANT\r\n",
+    "actions-responses": (
+        b'row_id,trr_id,action\r\n1,10,MEMBER PRESENCE\r\n2,10,VERBAL COMMANDS\r\n4,12,"ESCORT HOLDS, WRISTLOCK"\r\n'
+    ),
+}
+
+
+def _publish_trr_release(server: _Server, release: str = "p000001") -> list[CatalogEntry]:
+    """Serve WHOLE_CITY_TRR as gzip originals at invinst-style URLs; one derived row per table."""
+    import gzip
+
+    entries = []
+    for table, text in WHOLE_CITY_TRR.items():
+        stem = f"TRR-{table}_2099-2099_2099-01_{release}"
+        url_path = f"{TRR_FOLDER}/{stem}/export/output/{stem}.csv.gz"
+        (server.root / url_path).parent.mkdir(parents=True, exist_ok=True)
+        (server.root / url_path).write_bytes(gzip.compress(text.encode(), mtime=0))
+        rule = "school-location subset: rows whose location contains SCHOOL" if table == "main" else LINKED_RULE
+        digest = hashlib.sha256(DERIVED_TRR[table]).hexdigest()
+        relpath = f"chicago-trr/school-subset/{stem}__school_locations.csv"
+        entries.append(CatalogEntry(relpath, f"{ORIGIN}/{url_path}", True, rule, digest, len(DERIVED_TRR[table])))
+    return entries
+
+
+def _publish_at_catalogue_url(server: _Server, entry: CatalogEntry, data: bytes) -> None:
+    target = server.root / entry.url.removeprefix(ORIGIN + "/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+
+
+@pytest.mark.real
+def test_network_fetch_derives_the_mirror_subsets(server: _Server, shared_data: Path, tmp_path: Path) -> None:
+    crimes = [e for e in load_catalog("chicago") if e.relpath.startswith("chicago-crimes/Crimes_2014")]
+    full = next(e for e in crimes if not e.is_derived)
+    school = next(e for e in crimes if e.is_derived)
+    _publish_at_catalogue_url(server, full, (shared_data / full.relpath).read_bytes())
+    trr = _publish_trr_release(server)
+    cache = tmp_path / "cache"
+
+    report = fetch([*crimes, *trr], cache_dir=cache, base_url=server.base_url, **FAST)
+
+    assert report.ok, report.summary()
+    assert len(server.requests) == 4  # the crimes export once for both rows, three TRR originals
+    # Crimes: the subset derived from the served whole export is the mirror's subset, byte for byte.
+    assert (cache / school.relpath).read_bytes() == (shared_data / school.relpath).read_bytes()
+    assert (cache / full.relpath).read_bytes() == (shared_data / full.relpath).read_bytes()
+    by_relpath = {f.relpath: f for f in report.files}
+    assert by_relpath[school.relpath].reason == (
+        f"derived from {full.relpath}: 307 of 6,957 rows whose Location Description contains SCHOOL; "
+        "identical to the catalogue's mirror copy"
+    )
+    # TRR: main keeps school locations (any case); the other tables keep the main table's trr_ids.
+    for entry in trr:
+        table = entry.relpath.split("/")[-1].split("_")[0].removeprefix("TRR-")
+        assert (cache / entry.relpath).read_bytes() == DERIVED_TRR[table], table
+        fetched = by_relpath[entry.relpath]
+        assert fetched.original_path == f"chicago-trr/school-subset/originals/{entry.original_name}"
+        assert (cache / fetched.original_path).is_file()  # the original is kept for the next run
+    assert "3 of 5 rows whose trr_id is kept in release p000001" in by_relpath[trr[2].relpath].reason
+    # The manifest records the original's checksum and the derived file's checksum.
+    manifest = {f["path"]: f for f in json.loads((cache / MANIFEST_JSON).read_text())["files"]}
+    sha_lines = (cache / MANIFEST_SHA256).read_text().splitlines()
+    for fetched in report.files:
+        assert manifest[fetched.path]["sha256"] == sha256_file(cache / fetched.path) == fetched.sha256
+        assert f"{fetched.sha256}  {fetched.path}" in sha_lines
+        if fetched.original_path:
+            assert manifest[fetched.path]["derived_from"] == fetched.original_path
+            assert manifest[fetched.original_path]["sha256"] == fetched.original_sha256
+            assert f"{fetched.original_sha256}  {fetched.original_path}" in sha_lines
+    assert manifest[full.relpath]["relpaths"] == sorted([full.relpath, school.relpath])
+    assert len(sha_lines) == 2 + 3 + 3  # crimes export and subset; three TRR originals, three subsets
+    first_manifest = (cache / MANIFEST_JSON).read_bytes()
+
+    again = fetch([*crimes, *trr], cache_dir=cache, base_url=server.base_url, **FAST)
+
+    assert len(server.requests) == 4  # every original re-used from the cache
+    assert again.counts()[ALREADY_CACHED] == 5
+    assert (cache / MANIFEST_JSON).read_bytes() == first_manifest
+    assert (cache / school.relpath).read_bytes() == (shared_data / school.relpath).read_bytes()
+
+
+def test_linked_trr_table_fails_when_its_main_table_failed(server: _Server, tmp_path: Path) -> None:
+    trr = _publish_trr_release(server, release="p000002")
+    main_original = server.root / trr[0].url.removeprefix(ORIGIN + "/")
+    main_original.unlink()
+
+    report = fetch(trr, cache_dir=tmp_path / "cache", base_url=server.base_url, retries=0, **FAST)
+
+    status = {f.relpath.split("/")[-1].split("_")[0]: f for f in report.files}
+    assert status["TRR-main"].status == FAILED
+    assert status["TRR-main"].reason.startswith("original not fetched: HTTP 404")
+    assert status["TRR-officers"].status == FAILED
+    assert status["TRR-officers"].reason.startswith(f"TRR release p000002: its main table {trr[0].relpath} failed")
+    assert not (tmp_path / "cache" / trr[1].relpath).exists()
+
+
+def test_unknown_derivation_text_is_a_fetch_error(server: _Server, tmp_path: Path) -> None:
+    entry = _publish(server, "a/sub.csv", b"x\n1\n", derived="hand-picked rows", sha256="6" * 64)
+
+    with pytest.raises(FetchError, match="a/sub.csv: no known derivation rule in catalogue column derived"):
+        fetch([entry], cache_dir=tmp_path / "cache", base_url=server.base_url, **FAST)
+
+
+@pytest.mark.real
+def test_derivation_rules_reproduce_the_mirror(shared_data: Path, tmp_path: Path) -> None:
+    """Crimes: the rule applied to the full export gives the school file; TRR: identity on the subsets."""
+    entries = load_catalog("chicago")
+    crimes = {e.relpath: e for e in entries if e.relpath.startswith("chicago-crimes/Crimes_2014")}
+    school = next(e for e in crimes.values() if e.is_derived)
+    rule = derivation_rule(school)
+    full = shared_data / "chicago-crimes/Crimes_2014-02-28_to_2014-03-15_full_schema.csv"
+
+    counts = filter_csv_rows(full, tmp_path / "school.csv", rule.column, lambda v: contains_word(v, rule.word))
+
+    assert counts[:2] == (6957, 307)
+    assert sha256_file(tmp_path / "school.csv") == school.sha256
+
+    releases: dict[str, dict[str, CatalogEntry]] = {}
+    for entry in entries:
+        if "/school-subset/" in entry.relpath:
+            table, release = trr_release(entry)
+            releases.setdefault(release, {})[table] = entry
+    assert sorted(releases) == ["p046360", "p456008", "p583646", "p660692"]
+    kept_reports = {}
+    for release, tables in releases.items():
+        main, main_rule = tables["main"], derivation_rule(tables["main"])
+        read, kept, ids = filter_csv_rows(
+            shared_data / main.relpath, tmp_path / "main.csv", main_rule.column,
+            lambda v, word=main_rule.word: contains_word(v, word), key_column="trr_id",
+        )
+        assert read == kept  # every mirror report is at a school location
+        assert sha256_file(tmp_path / "main.csv") == main.sha256
+        kept_reports[release] = kept
+        for table, entry in tables.items():
+            if table != "main":
+                assert derivation_rule(entry).kind == "linked_trr"
+                read, kept, _ = filter_csv_rows(
+                    shared_data / entry.relpath, tmp_path / "t.csv", "trr_id", ids.__contains__
+                )
+                assert read == kept, entry.relpath
+                assert sha256_file(tmp_path / "t.csv") == entry.sha256, entry.relpath
+    assert kept_reports == {"p046360": 399, "p456008": 427, "p583646": 26, "p660692": 166}
+
+
+@pytest.mark.real
+def test_juvenile_workbook_sheet_gives_the_mirror_csv_text(shared_data: Path, tmp_path: Path) -> None:
+    import gzip
+
+    entry = next(e for e in load_catalog("chicago") if e.relpath.endswith("__sheet1_rows5plus.csv.gz"))
+    assert derivation_rule(entry).kind == "xlsm_sheet1"
+
+    workbook = shared_data / "chicago-juvenile/juvenile-arrests-2013-2017.xlsm"
+    rows, width = xlsm_sheet1_to_csv_gz(workbook, tmp_path / "j.csv.gz")
+
+    assert (rows, width) == (62291, 8)
+    text = gzip.decompress((tmp_path / "j.csv.gz").read_bytes())
+    assert text == gzip.decompress((shared_data / entry.relpath).read_bytes())
+    assert hashlib.sha256(text).hexdigest() == "108292fea1a97ef38b6f1f8d8faec8f6d3bf3949cd1ab987da359a0488c393b6"

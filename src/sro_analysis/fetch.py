@@ -11,8 +11,12 @@ Two ways to fill the cache:
   download resumes with an HTTP ``Range`` request (a server that ignores ``Range`` makes us
   start again), transient errors are retried with a bounded exponential backoff, the SHA-256
   is checked when the catalogue row *is* the original, and the file is renamed into place
-  only when complete.  Rows marked ``derived`` (the school-location subsets) are filtered
-  copies of a whole-city original: the original is downloaded and only its checksum recorded.
+  only when complete.  Rows marked ``derived`` (the school-location subsets, the CSV of the
+  juvenile workbook) are made from a whole-file original: the original is downloaded (kept in
+  the cache, at the catalogue row that is that original or under ``originals/``), then the
+  subset is derived into place at the row's ``relpath`` by the rule the ``derived`` column
+  states (see "derived subsets" below); the manifest records both checksums.  The adapters
+  read the subsets: a whole-city TRR file would give non-school locations they do not map.
 * **mirror** (``mirror=DIR``, offline): each file is copied from ``DIR/relpath`` and checked
   against the catalogue checksum.  A file missing from the mirror is reported, not fatal.
 
@@ -32,17 +36,18 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import gzip
 import hashlib
 import http.client
+import io
 import json
 import os
 import re
-import socket
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path, PurePosixPath
@@ -56,16 +61,22 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 __all__ = [
     "CATALOG_COLUMNS",
+    "STATUSES",
     "CatalogEntry",
+    "DerivationRule",
     "FetchError",
     "FetchReport",
     "FetchedFile",
-    "STATUSES",
+    "contains_word",
     "default_cache_dir",
+    "derivation_rule",
     "fetch",
+    "filter_csv_rows",
     "load_catalog",
     "network_path",
     "sha256_file",
+    "trr_release",
+    "xlsm_sheet1_to_csv_gz",
 ]
 
 #: Columns of a fetch catalogue CSV, in file order.
@@ -144,14 +155,18 @@ class FetchedFile:
 
     Attributes:
         relpath: catalogue path of the file (as in the mirror).
-        path: where the file now is, relative to the cache folder (for a derived row fetched
-            from the network, the whole-city original; otherwise equal to ``relpath``).
+        path: where the file now is, relative to the cache folder (always ``relpath``: a
+            derived row fetched from the network is derived from its original into place).
         url: the public original's URL.
         source: ``"network"`` or ``"mirror"``.
         status: one of :data:`STATUSES`.
         bytes: size of the cached file (``None`` when failed).
         sha256: SHA-256 of the cached file (``None`` when failed).
-        reason: why it failed, or a note on what was done (e.g. a restart).
+        reason: why it failed, or a note on what was done (e.g. a restart, a derivation).
+        original_path: for a derived row fetched from the network, where the downloaded
+            whole-file original is kept in the cache (empty otherwise).
+        original_sha256: SHA-256 of that original (``None`` when not applicable).
+        original_bytes: size of that original (``None`` when not applicable).
     """
 
     relpath: str
@@ -162,6 +177,9 @@ class FetchedFile:
     bytes: int | None = None
     sha256: str | None = None
     reason: str = ""
+    original_path: str = ""
+    original_sha256: str | None = None
+    original_bytes: int | None = None
 
 
 @dataclass
@@ -215,7 +233,7 @@ class FetchReport:
 
         columns = list(FetchedFile.__dataclass_fields__)
         frame = pd.DataFrame([asdict(f) for f in self.files], columns=columns)
-        return frame.astype({"bytes": "Int64"})
+        return frame.astype({"bytes": "Int64", "original_bytes": "Int64"})
 
     def raise_for_failures(self) -> None:
         """Raise :class:`FetchError` with the summary when any file failed."""
@@ -398,8 +416,11 @@ def fetch(
                 results.append(_copy_from_mirror(entry, mirror_dir, cache, force=force, bar=bar))
         else:
             session = _Session(options)
-            for entry in _originals_first(entries):
-                results.append(_fetch_from_network(entry, entries, cache, session, force=force, bar=bar))
+            downloads = {
+                entry.relpath: _fetch_from_network(entry, entries, cache, session, force=force, bar=bar)
+                for entry in _originals_first(entries)
+            }
+            results.extend(_derive_all(entries, downloads, cache))
     results.sort(key=lambda f: f.relpath)
     _write_manifests(cache, _catalog_name(catalog), results)
     return FetchReport(_catalog_name(catalog), cache, mirror_dir, results)
@@ -571,7 +592,7 @@ def _stream_once(url: str, part: Path, offset: int, timeout: float, *, bar: _Bar
     request = urllib.request.Request(url, headers=headers)
     try:
         # URLs come from the catalogue (https) or base_url (tests, self-hosted copies).
-        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310
+        response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
         exc.close()
         if exc.code == 416 and offset:
@@ -586,7 +607,7 @@ def _stream_once(url: str, part: Path, offset: int, timeout: float, *, bar: _Bar
         raise _FileFailed(f"HTTP {exc.code} {exc.reason} for {url}") from None
     except urllib.error.URLError as exc:
         raise _Transient(f"{exc.reason}", unreachable=True) from None
-    except (TimeoutError, ConnectionError, http.client.HTTPException, socket.timeout) as exc:
+    except (TimeoutError, ConnectionError, http.client.HTTPException) as exc:
         # Raised after the connection was made (urllib wraps connect errors in URLError).
         raise _Transient(f"{type(exc).__name__}: {exc}") from None
 
@@ -672,6 +693,285 @@ def _copy_from_mirror(entry: CatalogEntry, mirror: Path, cache: Path, *, force: 
     return result(COPIED_FROM_MIRROR, target.stat().st_size, sha)
 
 
+# --------------------------------------------------------------------------- derived subsets
+#
+# The mirror's derived files were made from whole-file originals by the rules below, which the
+# catalogue column ``derived`` states in words and :func:`derivation_rule` reads back.  The
+# mirror shows how they were written: every mirror subset is exactly what Python's ``csv``
+# writer gives for its rows (minimal quoting, CRLF line ends, no BOM), while the crimes
+# original uses LF; so a subset is rows read with ``csv.reader`` and written back with
+# ``csv.writer``.  Field text is never parsed into numbers or dates ("20.0" stays "20.0"),
+# only quoting and line ends are the writer's.  Applying the crimes rule to the mirror's
+# full-schema file reproduces the mirror's school subset byte for byte (tests/test_fetch.py).
+
+#: ``derived`` text of a TRR table other than the main one (kept by the main table's ids).
+_LINKED_TRR_RULE = "rows whose trr_id belongs to a report whose location contains SCHOOL"
+_COLUMN_RULE_RE = re.compile(r"rows whose (?P<column>.+?) contains (?P<word>[A-Z]+)$")
+_XLSM_RULE_PREFIX = "sheet 1 of the xlsm as CSV from the header row"
+_TRR_RELEASE_RE = re.compile(r"/TRR-(?P<table>[a-z-]+)_[^/]*_(?P<release>p\d+)/export/")
+#: First cell of the header row of sheet 1 of the juvenile arrests workbook.
+_XLSM_HEADER_FIRST_CELL = "ARREST_DATE"
+
+
+@dataclass(frozen=True)
+class DerivationRule:
+    """How a derived catalogue row is made from its original.
+
+    Attributes:
+        kind: ``"column_contains"`` (keep rows whose ``column`` contains ``word``,
+            ignoring case), ``"linked_trr"`` (keep rows whose ``trr_id`` is kept in the
+            main table of the same TRR release) or ``"xlsm_sheet1"`` (sheet 1 of a
+            workbook as gzip CSV from its header row).
+        column: the column tested by ``column_contains``.
+        word: the word looked for by ``column_contains``.
+    """
+
+    kind: str
+    column: str = ""
+    word: str = ""
+
+
+def derivation_rule(entry: CatalogEntry) -> DerivationRule:
+    """Read the rule of a derived catalogue row from its ``derived`` text.
+
+    Raises:
+        FetchError: the text names no rule this module knows.
+
+    Example:
+        >>> e = CatalogEntry("c/s.csv", "https://h/c.csv", True,
+        ...     "school-location subset: rows whose Location Description contains SCHOOL", "0" * 64, 1)
+        >>> derivation_rule(e)
+        DerivationRule(kind='column_contains', column='Location Description', word='SCHOOL')
+    """
+    text = entry.derived.split(":", 1)[-1].strip()
+    if text == _LINKED_TRR_RULE:
+        return DerivationRule("linked_trr")
+    match = _COLUMN_RULE_RE.match(text)
+    if match:
+        return DerivationRule("column_contains", match["column"], match["word"])
+    if text.startswith(_XLSM_RULE_PREFIX):
+        return DerivationRule("xlsm_sheet1")
+    raise FetchError(f"{entry.relpath}: no known derivation rule in catalogue column derived: {entry.derived!r}")
+
+
+def trr_release(entry: CatalogEntry) -> tuple[str, str]:
+    """(table, FOIA release) of a TRR file, from the folder of its original's URL.
+
+    The release number is read from the URL because some mirror names drop it.
+
+    Example:
+        >>> url = "https://h/individual/TRR-officers_2004-2016_2016-09_p046360/export/output/x.csv.gz"
+        >>> trr_release(CatalogEntry("t.csv", url, True, "", "0" * 64, 1))
+        ('officers', 'p046360')
+    """
+    match = _TRR_RELEASE_RE.search(urlsplit(entry.url).path)
+    if not match:
+        raise FetchError(f"{entry.relpath}: cannot tell the TRR table and release from its URL {entry.url}")
+    return match["table"], match["release"]
+
+
+def contains_word(value: str, word: str) -> bool:
+    """The subset test: ``word`` occurs in ``value``, ignoring case.
+
+    Every location of the mirror subsets is upper case ("SCHOOL, PUBLIC, GROUNDS",
+    "SCHOOL - PRIVATE BUILDING"), so the mirror cannot tell a case-sensitive rule from this one.
+
+    Example:
+        >>> contains_word("SCHOOL, PUBLIC, GROUNDS", "SCHOOL"), contains_word("STREET", "SCHOOL")
+        (True, False)
+    """
+    return word.casefold() in value.casefold()
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    # utf-8-sig: a BOM in an original must not end up in the first column name.
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return path.open(encoding="utf-8-sig", newline="")
+
+
+def filter_csv_rows(
+    original: Path, target: Path, column: str, keep: Callable[[str], bool], *, key_column: str | None = None
+) -> tuple[int, int, set[str]]:
+    """Write to ``target`` the header and the rows of ``original`` whose ``column`` passes ``keep``.
+
+    Args:
+        original: CSV (or ``.csv.gz``) file to read.
+        target: uncompressed CSV written with ``csv.writer`` (minimal quoting, CRLF).
+        column: the column tested.
+        keep: ``keep(value)`` is true for the rows to keep.
+        key_column: a column whose values in the kept rows are returned (e.g. ``trr_id``).
+
+    Returns:
+        (rows read, rows kept, values of ``key_column`` in the kept rows; empty without one).
+
+    Raises:
+        FetchError: ``column`` is not in the header, or a row is short (naming file and line).
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> _ = (d / "a.csv").write_text("id,location\\n1,SCHOOL\\n2,STREET\\n")
+        >>> filter_csv_rows(d / "a.csv", d / "b.csv", "location", lambda v: "SCHOOL" in v, key_column="id")
+        (2, 1, {'1'})
+        >>> (d / "b.csv").read_bytes()
+        b'id,location\\r\\n1,SCHOOL\\r\\n'
+    """
+    read = kept = 0
+    keys: set[str] = set()
+    part = target.with_name(target.name + ".part")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _open_text(original) as src, part.open("w", encoding="utf-8", newline="") as dst:
+        reader = csv.reader(src)
+        header = next(reader, None)
+        missing = [c for c in (column, key_column) if c is not None and c not in (header or [])]
+        if header is None or missing:
+            part.unlink()
+            raise FetchError(f"{original}: no column {missing or column!r} in the header {header}")
+        index = header.index(column)
+        key_index = header.index(key_column) if key_column is not None else None
+        writer = csv.writer(dst)
+        writer.writerow(header)
+        for row in reader:
+            read += 1
+            if len(row) <= index:
+                part.unlink()
+                raise FetchError(f"{original}, line {reader.line_num}: row has no column {column!r}")
+            if keep(row[index]):
+                writer.writerow(row)
+                kept += 1
+                if key_index is not None:
+                    keys.add(row[key_index])
+    os.replace(part, target)
+    return read, kept, keys
+
+
+def xlsm_sheet1_to_csv_gz(workbook: Path, target: Path) -> tuple[int, int]:
+    """Write sheet 1 of ``workbook`` as gzip CSV from its header row, as the mirror copy was made.
+
+    The header row is the first whose first cell is ``ARREST_DATE``; the title rows above it
+    are dropped, the columns are those of the header, rows with every cell empty are dropped,
+    the CPD footer rows are kept.  Cells are written as the workbook holds them: whole-day
+    datetimes as ISO dates, other datetimes as ``YYYY-MM-DD hh:mm:ss``, formulas as their
+    text (the total row's ``=SUM(H6:H62287)``), numbers with ``str``.  The CSV text equals
+    the mirror copy's uncompressed text; the gzip bytes differ (header time, zlib build).
+
+    Returns:
+        (rows written after the header, column count).
+
+    Raises:
+        FetchError: no header row in sheet 1.
+    """
+    import datetime as dt
+
+    import openpyxl  # local: only this derivation needs it
+
+    book = openpyxl.load_workbook(workbook, read_only=True, data_only=False)
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        header = None
+        for row in rows:
+            if row and row[0] == _XLSM_HEADER_FIRST_CELL:
+                header = row
+                break
+        if header is None:
+            raise FetchError(f"{workbook}: no header row starting with {_XLSM_HEADER_FIRST_CELL!r} in sheet 1")
+        width = max(i for i, v in enumerate(header) if v is not None) + 1
+
+        def cell(value: object) -> str:
+            if value is None:
+                return ""
+            if isinstance(value, dt.datetime):
+                return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+            return str(value)
+
+        text = io.StringIO(newline="")
+        writer = csv.writer(text)
+        writer.writerow([cell(v) for v in header[:width]])
+        written = 0
+        for row in rows:
+            values = [cell(v) for v in row[:width]]
+            if any(values):
+                writer.writerow(values)
+                written += 1
+    finally:
+        book.close()
+    part = target.with_name(target.name + ".part")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # mtime=0 and the target's name in the header: the same workbook always gives the same bytes.
+    with part.open("wb") as raw, gzip.GzipFile(
+        filename=target.name.removesuffix(".gz"), mode="wb", fileobj=raw, compresslevel=9, mtime=0
+    ) as gz:
+        gz.write(text.getvalue().encode("utf-8"))
+    os.replace(part, target)
+    return written, width
+
+
+def _derive_all(
+    entries: Sequence[CatalogEntry], downloads: dict[str, FetchedFile], cache: Path
+) -> list[FetchedFile]:
+    """Results of a network fetch: originals as downloaded, derived rows derived into place.
+
+    TRR main tables go first: the other tables of a release keep the ``trr_id``s their
+    main table kept.
+    """
+    results = [downloads[e.relpath] for e in entries if not e.is_derived]
+    derived = [e for e in entries if e.is_derived]
+    rules = {e.relpath: derivation_rule(e) for e in derived}
+    kept_ids: dict[str, set[str] | str] = {}  # release -> kept trr_ids, or why they are unknown
+    ordered = sorted(derived, key=lambda e: (rules[e.relpath].kind == "linked_trr", e.relpath))
+    for entry in ordered:
+        results.append(_derive_one(entry, rules[entry.relpath], downloads[entry.relpath], cache, kept_ids))
+    return results
+
+
+def _derive_one(
+    entry: CatalogEntry,
+    rule: DerivationRule,
+    fetched: FetchedFile,
+    cache: Path,
+    kept_ids: dict[str, set[str] | str],
+) -> FetchedFile:
+    base = {
+        "relpath": entry.relpath, "path": entry.relpath, "url": entry.url, "source": "network",
+        "original_path": fetched.path, "original_sha256": fetched.sha256, "original_bytes": fetched.bytes,
+    }
+    # Only a TRR release's tables are linked by trr_id; its main table's kept ids are recorded.
+    match = _TRR_RELEASE_RE.search(urlsplit(entry.url).path)
+    release = match["release"] if match else ""
+    if rule.kind == "linked_trr":
+        release = trr_release(entry)[1]  # raises, naming the row, when the URL names no release
+    if fetched.status == FAILED:
+        if rule.kind == "column_contains" and release:
+            kept_ids[release] = f"its main table {entry.relpath} failed"
+        return FetchedFile(**base, status=FAILED, reason=f"original not fetched: {fetched.reason}")
+    original = cache / fetched.path
+    target = cache / entry.relpath
+    if rule.kind == "xlsm_sheet1":
+        rows, width = xlsm_sheet1_to_csv_gz(original, target)
+        note = f"derived from {fetched.path}: sheet 1 from its header row, {rows:,} rows x {width} columns"
+    elif rule.kind == "column_contains":
+        read, kept, ids = filter_csv_rows(
+            original, target, rule.column, lambda v: contains_word(v, rule.word),
+            key_column="trr_id" if release else None,
+        )
+        if release:
+            kept_ids[release] = ids
+        note = f"derived from {fetched.path}: {kept:,} of {read:,} rows whose {rule.column} contains {rule.word}"
+    else:
+        ids_or_why = kept_ids.get(release, "the catalogue has no main table for this release")
+        if isinstance(ids_or_why, str):
+            return FetchedFile(**base, status=FAILED, reason=f"TRR release {release}: {ids_or_why}")
+        read, kept, _ = filter_csv_rows(original, target, "trr_id", ids_or_why.__contains__)
+        note = f"derived from {fetched.path}: {kept:,} of {read:,} rows whose trr_id is kept in release {release}"
+    sha = sha256_file(target)
+    same = "identical to the catalogue's mirror copy" if sha == entry.sha256 else (
+        f"SHA-256 differs from the catalogue's mirror copy ({entry.sha256[:12]}...)"
+    )
+    return FetchedFile(**base, status=fetched.status, bytes=target.stat().st_size, sha256=sha,
+                       reason=f"{note}; {same}")
+
+
 # --------------------------------------------------------------------------- manifests
 
 
@@ -679,12 +979,22 @@ def _write_manifests(cache: Path, catalog: str, results: Sequence[FetchedFile]) 
     """Write MANIFEST.sha256 and manifest.json for the files present; sorted, no timestamps."""
     present: dict[str, dict[str, object]] = {}
     for f in results:
+        if f.original_path and f.original_sha256 is not None:
+            # The whole-file original a derived row was made from is in the cache too.
+            item = present.setdefault(
+                f.original_path,
+                {"path": f.original_path, "sha256": f.original_sha256, "bytes": f.original_bytes,
+                 "url": f.url, "relpaths": []},
+            )
+            item["relpaths"].append(f.relpath)  # type: ignore[union-attr]
         if f.status == FAILED or f.sha256 is None:
             continue
         item = present.setdefault(
             f.path, {"path": f.path, "sha256": f.sha256, "bytes": f.bytes, "url": f.url, "relpaths": []}
         )
         item["relpaths"].append(f.relpath)  # type: ignore[union-attr]
+        if f.original_path:
+            item["derived_from"] = f.original_path
     files = [present[p] for p in sorted(present)]
     for item in files:
         item["relpaths"] = sorted(item["relpaths"])  # type: ignore[arg-type]
