@@ -10,7 +10,7 @@ import yaml
 from conftest import ROOT
 
 # PyPI name -> conda-forge name, where they differ.
-CONDA_NAMES: dict[str, str] = {}
+CONDA_NAMES: dict[str, str] = {"duckdb": "python-duckdb"}
 
 
 def _split(requirement: str) -> tuple[str, str]:
@@ -35,5 +35,5 @@ def test_environment_installs_the_package_itself_with_pip():
     pip_sections = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d]
     assert pip_sections == [["-e ."]]
     assert "conda-forge" in env["channels"]
-    python = [d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python")]
+    python = [d for d in env["dependencies"] if isinstance(d, str) and _split(d)[0] == "python"]
     assert python == ["python>=3.11"]
