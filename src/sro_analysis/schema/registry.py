@@ -53,10 +53,19 @@ class Field:
     maximum: float | None = None
     references: str | None = None  # "table.field" for a foreign key
     source: str | None = None  # SPEC / legal source of the definition
+    #: What the cleaning engine does with a non-blank raw value it cannot use (unparseable, out of
+    #: range, not in the enum): ``reject`` the row, or ``blank`` the value and flag the row in the
+    #: ledger. Default: required fields reject, optional fields blank (one policy per field).
+    invalid: Literal["reject", "blank"] | None = None
 
     def __post_init__(self) -> None:
         if self.dtype in ("enum", "list[enum]") and not self.enum:
             raise ValueError(f"field {self.name!r} is {self.dtype} but lists no allowed values")
+
+    @property
+    def invalid_policy(self) -> Literal["reject", "blank"]:
+        """The bad-value policy in force (see ``invalid``)."""
+        return self.invalid or ("reject" if self.required else "blank")
 
 
 @dataclass(frozen=True)
@@ -276,8 +285,10 @@ INCIDENTS = Table(
         _f("location_type", "enum", "Where it happened relative to a school.", enum=LOCATION_TYPE),
         _f("location_raw", "str", "Location description verbatim from the source.", required=False),
         _f("block_address", "str", "Hundred-block address (e.g. '032XX W ADAMS ST').", required=False, sensitivity="restricted"),
-        _f("lat", "float", "Latitude of the (block-level) point.", required=False, sensitivity="restricted"),
-        _f("lon", "float", "Longitude of the (block-level) point.", required=False, sensitivity="restricted"),
+        _f("lat", "float", "Latitude of the (block-level) point.", required=False, sensitivity="restricted",
+           minimum=-90, maximum=90),
+        _f("lon", "float", "Longitude of the (block-level) point.", required=False, sensitivity="restricted",
+           minimum=-180, maximum=180),
         _f("police_district", "str", "Police district of the incident.", required=False),
         _f("during_school_hours", "enum", "Inside school hours.", enum=YES_NO_UNKNOWN),
         _f("referral_source", "enum", "Who brought police in.",
