@@ -19,6 +19,19 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SRO_SHARED_DIR", ROOT.parent / "shared"))
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests that read ../shared/data are ``real``; notebook, report and browser tests are ``slow``.
+
+    ``make test-fast`` deselects both for the edit loop; ``make test`` runs everything.
+    """
+    for item in items:
+        if "shared_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.real)
+        path = str(item.fspath)
+        if any(part in path for part in ("notebooks", "test_reports", "test_publish", "test_interrupted")):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data (real Chicago records); skips with the reason when it is absent."""

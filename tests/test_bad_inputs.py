@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from conftest import ROOT
 from sro_analysis.cli import main
-from sro_analysis.pipeline import clean
+from sro_analysis.clean import clean
 from sro_analysis.sources.base import RawFileError, read_raw_csv
 from sro_analysis.sources.mapped import MappingError, adapters_from_mapping
 

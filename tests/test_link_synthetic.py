@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sro_analysis.pipeline import clean
+from sro_analysis.clean import clean
 from sro_analysis.ids import mint_ids
 from sro_analysis.link import link_dataset
 from sro_analysis.sources import CleanContext, adapters_for

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT
-from sro_analysis.pipeline import clean
+from sro_analysis.clean import clean
 from sro_analysis.sources.base import CleanContext, SourceFile
 from sro_analysis.sources.mapped import adapters_from_mapping
 

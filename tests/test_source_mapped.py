@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from conftest import ROOT
 from sro_analysis.cli import main
-from sro_analysis.pipeline import clean
+from sro_analysis.clean import clean
 from sro_analysis.dataset import load_dataset
 from sro_analysis.sources.mapped import MappingError, adapters_from_mapping, load_mapping
 

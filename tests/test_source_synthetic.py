@@ -13,7 +13,7 @@ import pytest
 
 import sro_analysis.link as link
 from sro_analysis import synthetic
-from sro_analysis.pipeline import clean
+from sro_analysis.clean import clean
 from sro_analysis.schema.registry import CANONICAL_TABLES, table
 from sro_analysis.sources.synthetic_release import (
     kind_of, officer_uid_from_employee, provisional_officer_uid,

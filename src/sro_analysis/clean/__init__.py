@@ -36,7 +36,9 @@ from __future__ import annotations
 import os
 import platform
 import shutil
+import sys
 import tempfile
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,3 +207,17 @@ def clean(
     provenance = _provenance(source, raw_dir, run, parameters, roster)
     audits = {name: frame for d in run.derived.values() for name, frame in d.audits.items()}
     return finish_dataset(run.tables, run.ledger, provenance, audits, parameters=parameters, roster=roster)
+
+
+class _CallableModule(types.ModuleType):
+    """``sro_analysis.clean`` is this package and, called, the :func:`clean` function.
+
+    Importing the package sets ``sro_analysis.clean`` to the module, which would shadow the short
+    API's ``sro.clean(...)``; calling the module runs :func:`clean`, so both spellings work.
+    """
+
+    def __call__(self, *args, **kwargs):
+        return clean(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,6 +1,6 @@
 """Linkage: schools, officer identities and SRO roster attribution (SPEC §3.6).
 
-Contract used by :func:`sro_analysis.pipeline.clean`::
+Contract used by :func:`sro_analysis.clean.clean` (step 5)::
 
     link_dataset(tables, ledger, ctx, roster=None) -> LinkOutput(tables, audits)
 
