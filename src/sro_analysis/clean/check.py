@@ -169,7 +169,7 @@ def _auto_order(con, source: str, t: str, rule: ColumnRule) -> str:
     day_first, month_first = con.execute(
         f"SELECT count(*) FILTER (WHERE try_cast(p[1] AS INT) > 12), count(*) FILTER (WHERE try_cast(p[2] AS INT) > 12) "
         f"FROM (SELECT regexp_extract({t}, '^(\\d{{1,2}})[/.-](\\d{{1,2}})[/.-]', ['a', 'b']) AS s FROM {source}), "
-        f"LATERAL (SELECT [s.a, s.b] AS p)").fetchone()
+        f"LATERAL (SELECT [s.a, s.b] AS p)").fetchall()[0]
     if day_first and not month_first:
         order, why = "%d/%m", f"{day_first} value(s) have a first part above 12"
     elif month_first and not day_first:
@@ -195,7 +195,7 @@ def _date_formats(con, source: str, t: str, rule: ColumnRule) -> tuple[str, ...]
                  f"{order}/%Y"]
         formats = list(dict.fromkeys([*formats, *ISO_FORMATS]))
     counts = con.execute("SELECT " + ", ".join(f"count(try_strptime(v, {literal(f)}))" for f in formats)
-                         + f" FROM (SELECT {t} AS v FROM {source} WHERE {t} IS NOT NULL LIMIT 2000)").fetchone()
+                         + f" FROM (SELECT {t} AS v FROM {source} WHERE {t} IS NOT NULL LIMIT 2000)").fetchall()[0]
     # Trying the format most values have first keeps parsing to one attempt per value.
     ranked = sorted(range(len(formats)), key=lambda i: (-counts[i], i))
     return tuple(formats[i] for i in ranked)

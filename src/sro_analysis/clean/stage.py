@@ -138,7 +138,7 @@ def _set_aside(con, plan: SheetPlan, read) -> int:
             "message": [b.message for b in bad], "value": [b.text for b in bad]}))
         con.execute("INSERT INTO bad SELECT * FROM bad_rows")
     last_bad = max((b.row for b in bad if b.reason != "blank_line"), default=0)
-    (last_record,) = con.execute("SELECT coalesce(max(source_row), 0) FROM shaped WHERE NOT blank").fetchone()
+    (last_record,) = con.execute("SELECT coalesce(max(source_row), 0) FROM shaped WHERE NOT blank").fetchall()[0]
     last_data = max(last_record, last_bad)
     # Trailing blank rows (and trailing blank lines pyarrow set aside) are not data rows.
     con.execute(f"DELETE FROM shaped WHERE blank AND source_row > {last_data}")
@@ -146,7 +146,7 @@ def _set_aside(con, plan: SheetPlan, read) -> int:
     con.execute("""INSERT INTO bad SELECT source_row, 'blank_line', 'blank line inside the data', ''
                    FROM shaped WHERE blank""")
     if len(needed) >= 2:
-        (last_full,) = con.execute("SELECT coalesce(max(source_row), 0) FROM shaped WHERE filled_needed >= 2").fetchone()
+        (last_full,) = con.execute("SELECT coalesce(max(source_row), 0) FROM shaped WHERE filled_needed >= 2").fetchall()[0]
         con.execute(f"""INSERT INTO bad SELECT source_row, 'footer_row',
             'a note below the table (footer), not a record', concat_ws(' ', {', '.join(cols)})
             FROM shaped WHERE NOT blank AND source_row > {last_full} AND filled_needed <= 1""")
@@ -195,7 +195,7 @@ def stage_sheet(task: StageTask) -> StagedPart:
                         TO '{paths['twins']}' (FORMAT parquet)""")
         counts = con.execute(f"""SELECT (SELECT count(*) FROM {result.checked}),
             (SELECT count(*) FROM rejected_all), (SELECT count(*) FROM twins t WHERE t.twin_of NOT IN
-            (SELECT source_row FROM {result.rejected}))""").fetchone()
+            (SELECT source_row FROM {result.rejected}))""").fetchall()[0]
     finally:
         con.close()
     unused = [h for h in plan.match.unused_header if h and not h.startswith("column_")]

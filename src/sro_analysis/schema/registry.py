@@ -425,10 +425,11 @@ LEDGER = Table(
         _f("status", "enum", "What became of the row.", enum=("kept", "merged", "rejected")),
         _f("table", "str", "Canonical table the row went to (kept/merged).", required=False),
         _f("record_id", "str", "Id of the record kept, or merged into.", required=False, sensitivity="never"),
-        _f("reason", "str", "Machine-readable reason code (merged/rejected).", required=False),
+        _f("reason", "str", "Machine-readable reason code: why the row was merged or rejected, or, on a kept "
+           "row, the flag of a value the checks blanked (e.g. out_of_range).", required=False),
         _f("message", "str", "What a person should know about this row.", required=False),
-        _f("column", "str", "Column at fault (rejections).", required=False),
-        _f("value", "str", "Offending value (rejections).", required=False, sensitivity="restricted"),
+        _f("column", "str", "Column at fault (rejections and flags).", required=False),
+        _f("value", "str", "Offending value (rejections and flags).", required=False, sensitivity="restricted"),
     ),
 )
 
