@@ -81,12 +81,29 @@ def _connect(work: Path, memory_limit: str):
                                   "preserve_insertion_order": True})
 
 
+class _Clock:
+    """Wall-clock seconds per step, into the caller's dict (the benchmark's view of a run)."""
+
+    def __init__(self, into: dict | None) -> None:
+        import time
+
+        self._now, self.into, self._last = time.perf_counter, into, time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = self._now()
+        if self.into is not None:
+            self.into[step] = self.into.get(step, 0.0) + now - self._last
+        self._last = now
+
+
 def run_sources(raw_dir: Path, sources: list[Source], *, work: Path, parameters: dict, salt: str | None,
-                allow_unused: bool, scheduler, memory_limit: str, progress) -> CleanRun:
+                allow_unused: bool, scheduler, memory_limit: str, progress, timings: dict | None = None) -> CleanRun:
     """Steps 1-4 of :func:`clean`: discover, stage, derive, account."""
     from sro_analysis.progress import progress_bar
 
+    clock = _Clock(timings)
     inventory = discover(raw_dir, sources)
+    clock.lap("discover")
     if inventory.unused and not allow_unused:
         raise unused_error(inventory, raw_dir)
     if not inventory.plans:
@@ -95,6 +112,7 @@ def run_sources(raw_dir: Path, sources: list[Source], *, work: Path, parameters:
     tasks = [StageTask(plan, str(work), memory_limit="1GB") for plan in inventory.plans]
     with progress_bar(progress, total=len(tasks), description="reading files") as advance:
         parts = run_tasks(tasks, scheduler=scheduler, on_done=lambda p: advance(step=1, description=p.label[-50:]))
+    clock.lap("stage")
     con = _connect(work, memory_limit)
     try:
         derived: dict[str, Derived] = {}
@@ -106,9 +124,11 @@ def run_sources(raw_dir: Path, sources: list[Source], *, work: Path, parameters:
             ctx = DeriveContext(con, source, views, {lay.name: [p for p in mine if p.layout == lay.name]
                                                      for lay in source.layouts}, parameters, salt)
             derived[source.name] = source.derive(ctx)
+        clock.lap("derive")
         extra = unused_file_rows(inventory) if allow_unused else None
         ledger = assemble_ledger(con, parts, derived, extra)
         tables = _canonical_tables(con, derived)
+        clock.lap("account")
     finally:
         con.close()
     return CleanRun(inventory, parts, derived, ledger, tables)
@@ -171,6 +191,7 @@ def clean(
     scheduler: str | object | None = None,
     work_dir: str | os.PathLike | None = None,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    timings: dict | None = None,
 ):
     """Clean every file under ``raw_dir`` into a validated :class:`~sro_analysis.dataset.Dataset`.
 
@@ -186,6 +207,8 @@ def clean(
         scheduler: a Dask scheduler address (``tcp://host:8786``) or Client: stage files as tasks.
         work_dir: folder for the Parquet parts and DuckDB spill (default: a temporary folder).
         memory_limit: DuckDB memory limit of the derivation step.
+        timings: a dict to receive wall-clock seconds per step (discover, stage, derive, account,
+            link, validate): what ``sro-analysis bench`` reports.
     """
     from sro_analysis.clean.finish import finish_dataset
     from sro_analysis.sources import sources_for
@@ -200,13 +223,14 @@ def clean(
     try:
         run = run_sources(raw_dir, sources, work=work, parameters=parameters,
                           salt=os.environ.get("SRO_ANALYSIS_SALT"), allow_unused=allow_unused,
-                          scheduler=scheduler, memory_limit=memory_limit, progress=progress)
+                          scheduler=scheduler, memory_limit=memory_limit, progress=progress, timings=timings)
     finally:
         if own_work:
             shutil.rmtree(work, ignore_errors=True)
     provenance = _provenance(source, raw_dir, run, parameters, roster)
     audits = {name: frame for d in run.derived.values() for name, frame in d.audits.items()}
-    return finish_dataset(run.tables, run.ledger, provenance, audits, parameters=parameters, roster=roster)
+    return finish_dataset(run.tables, run.ledger, provenance, audits, parameters=parameters, roster=roster,
+                          timings=timings)
 
 
 class _CallableModule(types.ModuleType):

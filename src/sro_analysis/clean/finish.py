@@ -31,14 +31,24 @@ class LinkContext:
 
 
 def finish_dataset(tables: dict[str, pd.DataFrame], ledger: pd.DataFrame, provenance: dict,
-                   audits: dict[str, pd.DataFrame], *, parameters: dict | None = None, roster=None):
+                   audits: dict[str, pd.DataFrame], *, parameters: dict | None = None, roster=None,
+                   timings: dict | None = None):
     """Link and validate: the :class:`~sro_analysis.dataset.Dataset` a clean returns."""
+    import time
+
     from sro_analysis.dataset import Dataset
     from sro_analysis.ledger import Ledger
     from sro_analysis.link import link_dataset
 
+    start = time.perf_counter()
     book = Ledger.from_frame(ledger)
     linked = link_dataset(tables, book, LinkContext(dict(parameters or {})), roster=Path(roster) if roster else None)
     all_audits = dict(audits)
     all_audits.update(linked.audits)
-    return Dataset(linked.tables, book.to_frame(), provenance, all_audits).validate()
+    ds = Dataset(linked.tables, book.to_frame(), provenance, all_audits)
+    linked_at = time.perf_counter()
+    ds.validate()
+    if timings is not None:
+        timings["link"] = linked_at - start
+        timings["validate"] = time.perf_counter() - linked_at
+    return ds
