@@ -444,12 +444,18 @@ def test_missing_mirror_folder_is_a_fetch_error(tmp_path: Path) -> None:
 
 
 #: Files per family of the packaged catalogue (counted by hand in ../shared/data).
-FAMILY_FILES = {"chicago": 62, "nyc": 24, "louisiana": 72}
-#: Which family each top-level folder of the mirror belongs to.
+FAMILY_FILES = {"chicago": 46, "chicago-full-city": 16, "nyc": 24, "louisiana": 72}
+#: Which family each folder of the mirror belongs to (the longest matching folder decides).
 FAMILY_OF_FOLDER = {
     "chicago-crimes": "chicago", "chicago-juvenile": "chicago", "chicago-trr": "chicago", "cps-schools": "chicago",
-    "nyc-schools": "nyc", "nyc-ssa": "nyc", "nibrs-louisiana": "louisiana",
+    "chicago-trr/full-city": "chicago-full-city", "nyc-schools": "nyc", "nyc-ssa": "nyc",
+    "nibrs-louisiana": "louisiana",
 }
+
+
+def _family_of(relpath: str) -> str | None:
+    folders = [f for f in FAMILY_OF_FOLDER if relpath.startswith(f + "/")]
+    return FAMILY_OF_FOLDER[max(folders, key=len)] if folders else None
 
 
 def _mirror_files(shared_data: Path) -> list[str]:
@@ -496,8 +502,9 @@ def test_catalogue_lists_exactly_the_mirror_files(shared_data: Path) -> None:
 @pytest.mark.real
 @pytest.mark.parametrize("family", sorted(FAMILY_FILES))
 def test_each_family_lists_exactly_its_folders(family: str, shared_data: Path) -> None:
-    assert sorted(p.name for p in shared_data.iterdir() if p.is_dir()) == sorted(FAMILY_OF_FOLDER)
-    mine = [rel for rel in _mirror_files(shared_data) if FAMILY_OF_FOLDER.get(rel.split("/")[0]) == family]
+    top_folders = sorted(p.name for p in shared_data.iterdir() if p.is_dir())
+    assert top_folders == sorted(f for f in FAMILY_OF_FOLDER if "/" not in f)  # a new folder needs a family
+    mine = [rel for rel in _mirror_files(shared_data) if _family_of(rel) == family]
     entries = load_catalog(family)
     assert [e.relpath for e in entries] == mine
     assert len(mine) == FAMILY_FILES[family]
@@ -510,9 +517,9 @@ def test_each_family_lists_exactly_its_folders(family: str, shared_data: Path) -
 def test_packaged_catalogue_is_complete_and_consistent() -> None:
     entries = load_catalog("chicago")
 
-    assert len(entries) == 62
+    assert len(entries) == 46
     assert sum(e.is_derived for e in entries) == 30  # 28 TRR school subsets, 1 crimes subset, 1 xlsm sheet
-    assert sum(e.url_confirmed for e in entries) == 59
+    assert sum(e.url_confirmed for e in entries) == 43
     assert {e.relpath for e in entries if not e.url_confirmed} == {
         "chicago-trr/trr_locations_upstream.yaml",
         "cps-schools/Chicago_Public_Schools_-_School_Profile_Information_SY1617.csv",
@@ -521,9 +528,12 @@ def test_packaged_catalogue_is_complete_and_consistent() -> None:
     subsets = [e for e in entries if "/school-subset/" in e.relpath]
     assert len(subsets) == 28
     assert all(e.url.endswith(".csv.gz") and "/export/output/" in e.url for e in subsets)
-    # The whole-city tables are the originals of the 2004-2016 and 2017-2020 subsets, at the same URLs.
-    full_city = [e for e in entries if "/full-city/" in e.relpath]
+    # The whole-city tables are the originals of the 2004-2016 and 2017-2020 subsets, at the same URLs,
+    # in a family of their own: `clean --source chicago` must not find them beside the subsets.
+    assert not any("/full-city/" in e.relpath for e in entries)
+    full_city = load_catalog("chicago-full-city")
     assert len(full_city) == 16 and not any(e.is_derived for e in full_city)
+    assert all(e.url_confirmed for e in full_city)
     assert sorted(e.url for e in full_city) == sorted(
         e.url for e in subsets if trr_release(e)[1] in {"p046360", "p583646"}
     )
@@ -531,9 +541,10 @@ def test_packaged_catalogue_is_complete_and_consistent() -> None:
 
     everything = load_catalog(ALL_FAMILIES)
     assert len(everything) == 158
-    assert {f: sum(e.family == f for e in everything) for f in FAMILIES} == {"chicago": 62, "nyc": 24, "louisiana": 72}
+    assert {f: sum(e.family == f for e in everything) for f in FAMILIES} == FAMILY_FILES
     assert {f: sum(e.url_confirmed for e in everything if e.family == f) for f in FAMILIES} == {
-        "chicago": 59, "nyc": 24, "louisiana": 0,  # louisiana: the search index holds no LA-2012..2018 file
+        "chicago": 43, "chicago-full-city": 16, "nyc": 24,
+        "louisiana": 0,  # the search index holds no file of LA-2012..2018
     }
     assert not any(e.is_derived for e in everything if e.family != "chicago")
     assert all(e.url.startswith(ORIGIN + "/") for e in everything)
@@ -551,8 +562,9 @@ def test_family_summaries_say_what_each_family_holds() -> None:
     assert list(summaries) == [*FAMILIES, ALL_FAMILIES]
     assert summaries["nyc"].endswith("linking campuses) [24 files, 5.6 MB].")
     assert summaries["louisiana"].endswith("the CDE README [72 files, 39.2 MB].")
-    assert summaries["all"] == "every family above [158 files, 70.4 MB]."
-    assert "whole-city tables of 2 of them" in summaries["chicago"]
+    assert summaries["all"] == "every family above, into one folder: a full mirror [158 files, 70.4 MB]."
+    assert summaries["chicago-full-city"].startswith("Chicago TRR tables for the whole city, releases 2004-2016 and 2017-2020")
+    assert summaries["chicago-full-city"].endswith("[16 files, 14.1 MB].")
 
 
 def test_catalogue_csv_errors_name_file_line_and_column(tmp_path: Path) -> None:
@@ -564,7 +576,7 @@ def test_catalogue_csv_errors_name_file_line_and_column(tmp_path: Path) -> None:
     )
     with pytest.raises(FetchError, match=r"bad\.csv, line 3, column url_confirmed: 'maybe'"):
         load_catalog(bad)
-    with pytest.raises(FetchError, match=r"unknown catalogue 'newyork': not a packaged family \(chicago, nyc, louisiana, all\)"):
+    with pytest.raises(FetchError, match=r"unknown catalogue 'newyork': not a packaged family \(chicago, chicago-full-city, nyc, louisiana, all\)"):
         load_catalog("newyork")
     old_style = tmp_path / "old.csv"  # a catalogue without the family column
     old_style.write_text("relpath,url,url_confirmed,derived,sha256,bytes,licence,notes\n")
@@ -776,9 +788,10 @@ def test_network_fetch_derives_the_school_subsets_from_the_full_city_tables(
 ) -> None:
     """Served the mirror's whole-city tables at their URLs, a network fetch checks them against
     the catalogue and derives from them the mirror's school subsets, byte for byte."""
-    entries = load_catalog("chicago")
-    full_city = [e for e in entries if "/full-city/" in e.relpath]
-    subsets = [e for e in entries if "/school-subset/" in e.relpath and trr_release(e)[1] in {"p046360", "p583646"}]
+    full_city = load_catalog("chicago-full-city")
+    subsets = [
+        e for e in load_catalog("chicago") if "/school-subset/" in e.relpath and trr_release(e)[1] in {"p046360", "p583646"}
+    ]
     for entry in full_city:
         _publish_at_catalogue_url(server, entry, (shared_data / entry.relpath).read_bytes())
     cache = tmp_path / "cache"
@@ -837,7 +850,7 @@ def test_cli_fetch_offers_every_family_and_says_what_each_holds() -> None:
     result = CliRunner().invoke(main, ["fetch", "--help"], terminal_width=200)
 
     assert result.exit_code == 0, result.output
-    assert "[OPTIONS] [chicago|nyc|louisiana|all]" in result.output
+    assert "[OPTIONS] [chicago|chicago-full-city|nyc|louisiana|all]" in result.output
     text = " ".join(result.output.split())  # help text is wrapped
     for name, holds in family_summaries():
         assert f"{name} {holds}" in text
@@ -861,4 +874,4 @@ def test_cli_fetch_family_from_mirror(shared_data: Path, tmp_path: Path) -> None
         shared_data / "nibrs-louisiana/LA-2016/NIBRS_ARRESTEE.csv"
     ).read_bytes()
     bad = CliRunner().invoke(main, ["fetch", "texas"])
-    assert bad.exit_code == 2 and "'texas' is not one of 'chicago', 'nyc', 'louisiana', 'all'" in bad.output
+    assert bad.exit_code == 2 and "'texas' is not one of 'chicago', 'chicago-full-city', 'nyc', 'louisiana', 'all'" in bad.output

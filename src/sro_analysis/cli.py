@@ -129,7 +129,7 @@ class _FetchCommand(click.Command):
 
 #: Choices of ``sro-analysis fetch``: the catalogue families and ``all`` (tests check they
 #: match ``sro_analysis.fetch.FAMILIES``; listed here so the CLI starts without importing fetch).
-FETCH_CATALOGS = ("chicago", "nyc", "louisiana", "all")
+FETCH_CATALOGS = ("chicago", "chicago-full-city", "nyc", "louisiana", "all")
 
 
 @main.command(cls=_FetchCommand)

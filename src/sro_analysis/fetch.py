@@ -2,7 +2,7 @@
 
 ``sro-analysis fetch FAMILY`` calls :func:`fetch`. Every file the package knows is listed in
 the packaged catalogue ``fetch_catalog.csv`` (one row per file of the shared mirror folder):
-its family (:data:`FAMILIES`: ``chicago``, ``nyc``, ``louisiana``), its path in the mirror
+its family (:data:`FAMILIES`: ``chicago``, ``chicago-full-city``, ``nyc``, ``louisiana``), its path in the mirror
 (``relpath``), the raw GitHub URL of its public original at a fixed commit, the SHA-256 and
 size of the mirror copy, its licence and how it was confirmed.  ``"all"`` is every family.
 
@@ -17,9 +17,9 @@ Two ways to fill the cache:
   the cache, at the catalogue row that is that original or under ``originals/``), then the
   subset is derived into place at the row's ``relpath`` by the rule the ``derived`` column
   states (see "derived subsets" below); the manifest records both checksums.  When the
-  catalogue also lists the original itself (the whole-city TRR tables of releases p046360 and
-  p583646 under ``chicago-trr/full-city/``), it is stored at that row's ``relpath`` and checked
-  against that row's checksum before the subsets are derived from it.
+  catalogue also lists the original itself (``all``: the whole-city TRR tables of releases
+  p046360 and p583646, family ``chicago-full-city``), it is stored at that row's ``relpath``
+  and checked against that row's checksum before the subsets are derived from it.
 * **mirror** (``mirror=DIR``, offline): each file is copied from ``DIR/relpath`` and checked
   against the catalogue checksum.  A file missing from the mirror is reported, not fatal.
 
@@ -31,8 +31,8 @@ Example (needs the mirror folder, so not run as a doctest; tests/test_fetch.py r
     from sro_analysis.fetch import fetch
     report = fetch(mirror="../shared/data", progress=False)
     print(report.summary())
-    # chicago: 62 files in /home/me/.cache/sro-analysis/chicago (from mirror ../shared/data)
-    #   copied_from_mirror: 62
+    # chicago: 46 files in /home/me/.cache/sro-analysis/chicago (from mirror ../shared/data)
+    #   copied_from_mirror: 46
 """
 
 from __future__ import annotations
@@ -90,13 +90,20 @@ __all__ = [
 CATALOG_COLUMNS = ("family", "relpath", "url", "url_confirmed", "derived", "sha256", "bytes", "licence", "notes")
 
 #: The packaged catalogue's families and what each holds (``sro-analysis fetch --help`` shows this).
+#: The whole-city TRR tables are a family of their own: ``clean --source chicago`` reads every
+#: file of its folder and takes one main table per release, so they must not share the folder
+#: of the school subsets they were cut from.
 FAMILIES = {
     "chicago": (
-        "Chicago Police use-of-force reports (TRR): school-location subsets of 4 FOIA releases and "
-        "whole-city tables of 2 of them, the CPD roster, the republisher's data dictionary and "
-        "location labels; Data Portal crimes (two weeks of 2014, its school subset, a sample); "
-        "juvenile arrests and dispositions by police district; CPS school profiles, progress "
-        "reports and id crosswalks"
+        "Chicago Police use-of-force reports (TRR) at school locations, 4 FOIA releases, the CPD "
+        "roster, the republisher's data dictionary and location labels; Data Portal crimes (two "
+        "weeks of 2014, its school subset, a sample); juvenile arrests and dispositions by police "
+        "district; CPS school profiles, progress reports and id crosswalks"
+    ),
+    "chicago-full-city": (
+        "Chicago TRR tables for the whole city, releases 2004-2016 and 2017-2020 (8 tables each, "
+        "the originals the school subsets are cut from): the baseline for officer rates; keep "
+        "them in their own folder, apart from chicago's"
     ),
     "nyc": (
         "NYPD Student Safety Act reports 2019-2021 by school campus (12 quarters) and by precinct "
@@ -325,11 +332,11 @@ def _is_packaged(name: str) -> bool:
 
 
 def family_summaries() -> list[tuple[str, str]]:
-    """(name, what it holds with file count and size) for each family, then ``all``.
+    """(name, what it holds, with the count and size of its catalogued copies) per family, then ``all``.
 
     Example:
         >>> [name for name, _ in family_summaries()]
-        ['chicago', 'nyc', 'louisiana', 'all']
+        ['chicago', 'chicago-full-city', 'nyc', 'louisiana', 'all']
     """
     everything = load_catalog(ALL_FAMILIES)
 
@@ -339,7 +346,7 @@ def family_summaries() -> list[tuple[str, str]]:
     rows = []
     for name, holds in FAMILIES.items():
         rows.append((name, f"{holds} [{size([e for e in everything if e.family == name])}]."))
-    rows.append((ALL_FAMILIES, f"every family above [{size(everything)}]."))
+    rows.append((ALL_FAMILIES, f"every family above, into one folder: a full mirror [{size(everything)}]."))
     return rows
 
 
