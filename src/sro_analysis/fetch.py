@@ -2,9 +2,10 @@
 
 ``sro-analysis fetch FAMILY`` calls :func:`fetch`. Every file the package knows is listed in
 the packaged catalogue ``fetch_catalog.csv`` (one row per file of the shared mirror folder):
-its family (:data:`FAMILIES`: ``chicago``, ``chicago-full-city``, ``nyc``, ``louisiana``), its path in the mirror
-(``relpath``), the raw GitHub URL of its public original at a fixed commit, the SHA-256 and
-size of the mirror copy, its licence and how it was confirmed.  ``"all"`` is every family.
+its family (:data:`FAMILIES`: ``chicago``, ``chicago-full-city``, ``nyc``, ``louisiana``),
+its path in the mirror (``relpath``), the raw GitHub URL of its public original at a fixed
+commit, the SHA-256 and size of the mirror copy, its licence and how it was confirmed.
+``"all"`` is every family.
 
 Two ways to fill the cache:
 
