@@ -329,11 +329,11 @@ def test_derived_subset_is_derived_into_place_beside_the_kept_original(server: _
     assert fetched.path == "trr/school-subset/TRR-main__school_locations.csv"
     assert (cache / fetched.path).read_bytes() == subset_bytes
     assert fetched.sha256 == hashlib.sha256(subset_bytes).hexdigest()
-    assert fetched.original_path == "trr/school-subset/originals/TRR-main__school_locations.csv"
+    assert fetched.original_path == "trr/school-subset/.originals/TRR-main__school_locations.csv"
     assert fetched.original_sha256 == hashlib.sha256(whole_city).hexdigest()
     assert (cache / fetched.original_path).read_bytes() == whole_city
     assert fetched.reason == (
-        "derived from trr/school-subset/originals/TRR-main__school_locations.csv: "
+        "derived from trr/school-subset/.originals/TRR-main__school_locations.csv: "
         "1 of 2 rows whose location contains SCHOOL; identical to the catalogue's mirror copy"
     )
 
@@ -699,7 +699,7 @@ def test_network_fetch_derives_the_mirror_subsets(server: _Server, shared_data: 
         table = entry.relpath.split("/")[-1].split("_")[0].removeprefix("TRR-")
         assert (cache / entry.relpath).read_bytes() == DERIVED_TRR[table], table
         fetched = by_relpath[entry.relpath]
-        assert fetched.original_path == f"chicago-trr/school-subset/originals/{entry.original_name}"
+        assert fetched.original_path == f"chicago-trr/school-subset/.originals/{entry.original_name}"
         assert (cache / fetched.original_path).is_file()  # the original is kept for the next run
     assert "3 of 5 rows whose trr_id is kept in release p000001" in by_relpath[trr[2].relpath].reason
     # The manifest records the original's checksum and the derived file's checksum.
@@ -824,7 +824,7 @@ def test_network_fetch_derives_the_school_subsets_from_the_full_city_tables(
     )
     actions_2017 = "chicago-trr/school-subset/TRR-actions-responses_2017-2020_2020-06_p583646__school_locations.csv"
     assert "155 of 56,519 rows whose trr_id is kept in release p583646" in by_relpath[actions_2017].reason
-    assert not (cache / "chicago-trr/school-subset/originals").exists()  # no second copy of the originals
+    assert not (cache / "chicago-trr/school-subset/.originals").exists()  # no second copy of the originals
     assert len((cache / MANIFEST_SHA256).read_text().splitlines()) == 32
 
 

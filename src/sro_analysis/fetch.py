@@ -15,7 +15,7 @@ Two ways to fill the cache:
   is checked when the catalogue row *is* the original, and the file is renamed into place
   only when complete.  Rows marked ``derived`` (the school-location subsets, the CSV of the
   juvenile workbook) are made from a whole-file original: the original is downloaded (kept in
-  the cache, at the catalogue row that is that original or under ``originals/``), then the
+  the cache, at the catalogue row that is that original or under ``.originals/``), then the
   subset is derived into place at the row's ``relpath`` by the rule the ``derived`` column
   states (see "derived subsets" below); the manifest records both checksums.  When the
   catalogue also lists the original itself (``all``: the whole-city TRR tables of releases
@@ -68,6 +68,7 @@ __all__ = [
     "ALL_FAMILIES",
     "CATALOG_COLUMNS",
     "FAMILIES",
+    "ORIGINALS_FOLDER",
     "STATUSES",
     "CatalogEntry",
     "DerivationRule",
@@ -92,8 +93,8 @@ CATALOG_COLUMNS = ("family", "relpath", "url", "url_confirmed", "derived", "sha2
 
 #: The packaged catalogue's families and what each holds (``sro-analysis fetch --help`` shows this).
 #: The whole-city TRR tables are a family of their own: ``clean --source chicago`` reads every
-#: file of its folder and takes one main table per release, so they must not share the folder
-#: of the school subsets they were cut from.
+#: visible file of its folder, and with a whole-city table beside the school subset of the same
+#: release it stops (the ledger cannot account for the subset's rows), so they need another folder.
 FAMILIES = {
     "chicago": (
         "Chicago Police use-of-force reports (TRR) at school locations, 4 FOIA releases, the CPD "
@@ -128,6 +129,8 @@ FAILED = "failed"
 STATUSES = (DOWNLOADED, RESUMED, COPIED_FROM_MIRROR, ALREADY_CACHED, FAILED)
 
 MANIFEST_SHA256 = "MANIFEST.sha256"
+#: Folder, beside a derived file, holding its downloaded original when the catalogue lists none.
+ORIGINALS_FOLDER = ".originals"
 MANIFEST_JSON = "manifest.json"
 CACHE_ENV_VAR = "SRO_ANALYSIS_CACHE"
 
@@ -510,19 +513,21 @@ def network_path(entry: CatalogEntry, entries: Sequence[CatalogEntry]) -> str:
     """Cache path, relative to the cache folder, of the file the network fetch stores for ``entry``.
 
     The original of a derived row is stored at the ``relpath`` of the catalogue row that is
-    that original when there is one, otherwise in ``originals/`` beside the subset.
+    that original when there is one, otherwise in ``.originals/`` beside the subset: a hidden
+    folder, which ``sro-analysis clean`` skips, because a whole-city TRR table beside its
+    school subset would be a second copy of the same release.
 
     Example:
         >>> sub = CatalogEntry("trr/x__school.csv", "https://h/o/r/c/p/X.csv.gz", True, "subset", "0" * 64, 1)
         >>> network_path(sub, [sub])
-        'trr/originals/X.csv.gz'
+        'trr/.originals/X.csv.gz'
     """
     if not entry.is_derived:
         return entry.relpath
     for other in entries:
         if not other.is_derived and other.url == entry.url:
             return other.relpath
-    return str(PurePosixPath(entry.relpath).parent / "originals" / entry.original_name)
+    return str(PurePosixPath(entry.relpath).parent / ORIGINALS_FOLDER / entry.original_name)
 
 
 @dataclass(frozen=True)
