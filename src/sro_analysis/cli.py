@@ -154,16 +154,39 @@ def _print_clean_summary(console, ds, summary, out_dir) -> None:
     click.echo(f"Dataset written to {out_dir}")
 
 
-@main.command()
-@click.argument("catalog", type=click.Choice(["chicago"]), default="chicago")
+class _FetchCommand(click.Command):
+    """``fetch``, whose help lists what each catalogue family holds (read only when asked)."""
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_help_text(ctx, formatter)
+        from sro_analysis.fetch import family_summaries
+
+        with formatter.section("Families"):
+            formatter.write_dl(family_summaries())
+
+
+#: Choices of ``sro-analysis fetch``: the catalogue families and ``all`` (tests check they
+#: match ``sro_analysis.fetch.FAMILIES``; listed here so the CLI starts without importing fetch).
+FETCH_CATALOGS = ("chicago", "chicago-full-city", "nyc", "louisiana", "all")
+
+
+@main.command(cls=_FetchCommand)
+@click.argument("catalog", type=click.Choice(FETCH_CATALOGS), default="chicago")
 @click.option("--cache", "cache_dir", type=click.Path(path_type=Path), default=None,
-              help="Cache folder (default $SRO_ANALYSIS_CACHE or ~/.cache/sro-analysis/chicago).")
+              help="Cache folder (default $SRO_ANALYSIS_CACHE/CATALOG, or ~/.cache/sro-analysis/CATALOG).")
 @click.option("--mirror", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Take the files from a local folder laid out like the catalogue (e.g. ../shared/data).")
 @click.option("--force", is_flag=True, help="Download again even when a verified copy is cached.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
 def fetch(catalog, cache_dir, mirror, force, quiet):
-    """Download the public Chicago originals into a cache, with checksums and resumable progress."""
+    """Download the public originals of one catalogue family (or all) into a cache, with
+    checksums and resumable progress; with --mirror, copy them from a local folder instead.
+
+    \b
+    Examples:
+      sro-analysis fetch chicago --mirror ../shared/data --cache data/raw/chicago
+      sro-analysis fetch nyc --cache data/raw/nyc        # download from GitHub
+    """
     from sro_analysis import fetch as fetch_mod
 
     try:
