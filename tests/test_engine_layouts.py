@@ -19,3 +19,19 @@ def test_licence_and_readme_texts_with_a_suffix_are_documentation(tmp_path):
     inv = discover(tmp_path, [Source("demo", "demo", (Layout("rows", (Col("id", need=True),)),), derive=None)])
     assert [p.label for p in inv.plans] == ["a.csv"] and not inv.unused
     assert inv.not_data == [("LICENSE-datamade-justice-divided.txt", "documentation or manifest (not a data file)")]
+
+
+def test_a_layout_never_takes_a_header_holding_a_column_it_excludes(tmp_path):
+    roster = Layout("roster", (Col("row_id", need=True), Col("last_name", need=True), Col("star1")),
+                    excludes=("trr_id",))
+    reports = Layout("officer_reports", (Col("trr_id", need=True), Col("last_name", need=True)))
+    sources = [Source("roster", "r", (roster,), derive=None), Source("reports", "t", (reports,), derive=None)]
+    (tmp_path / "roster.csv").write_text("row_id,last_name,star1\n1,AARON,13001\n")
+    # More cells match the roster layout (3 against 2), but trr_id marks a report table.
+    (tmp_path / "trr.csv").write_text("row_id,trr_id,last_name,star1\n1,55,COLLINS,4827\n")
+    inv = discover(tmp_path, sources)
+    assert sorted((p.label, p.layout.name) for p in inv.plans) == [("roster.csv", "roster"), ("trr.csv", "officer_reports")]
+    (tmp_path / "trr.csv").write_text("row_id,TRR ID,last_name\n1,55,COLLINS\n")
+    inv = discover(tmp_path, sources[:1])
+    assert [u.label for u in inv.unused] == ["trr.csv"]
+    assert inv.unused[0].reason.startswith("no layout of the chosen sources recognises its header")
