@@ -35,3 +35,24 @@ def test_a_layout_never_takes_a_header_holding_a_column_it_excludes(tmp_path):
     inv = discover(tmp_path, sources[:1])
     assert [u.label for u in inv.unused] == ["trr.csv"]
     assert inv.unused[0].reason.startswith("no layout of the chosen sources recognises its header")
+
+
+def test_a_derivation_sees_which_rows_the_engine_set_aside(tmp_path):
+    from cleaning import clean_files
+    from sro_analysis.clean.derive import Derived, concat_fates, rejected
+
+    seen = {}
+
+    def derive(ctx):
+        seen["aside"] = ctx.set_aside("rows")
+        seen["staged"] = ctx.frame("rows")["source_row"].tolist()
+        return Derived(fates=[concat_fates([rejected(ctx.frame("rows"), "not_needed", "test")])])
+
+    layout = Layout("rows", (Col("id", need=True), Col("n", need=True, kind="count")))
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.csv").write_text("id,n\n1,2\n\n2,x\n1,2\n3,4,5\n4,1\nnote,\n")
+    clean_files(tmp_path / "run", {"a.csv": raw / "a.csv"}, [Source("demo", "demo", (layout,), derive)])
+    assert seen["staged"] == [1, 6]
+    assert seen["aside"][["source_row", "reason"]].values.tolist() == [
+        [2, "blank_line"], [3, "invalid_number"], [4, "duplicate_row_in_file"], [5, "malformed_line"], [7, "footer_row"]]
