@@ -188,7 +188,7 @@ def test_exact_copies_are_merged_in_their_file_and_add_no_enrollment(cps_dir, tm
 def test_another_years_directory_in_other_spellings_needs_no_code_change(tmp_path):
     later = ("School ID,School Name,Street Address,City,Lat,Long,School Level,School Year\n"
              "609819,Edmond Burke Elementary School,5356 South King Drive,Chicago,41.79676,-87.616141,ES,2018-2019\n"
-             "400117,Noble - Hansberry College Prep,8748 S Aberdeen St,Chicago,,,HS,2018-2019\n")
+             "400117,Noble - Hansberry College Prep,8748 S Aberdeen St,Chicago,,,High School,2018-2019\n")
     (tmp_path / "later.csv").write_text(later)
     # No year column: the year is read off the file name.
     (tmp_path / "cps_directory_SY1920.csv").write_text("SCHOOL_ID,NAME_OF_SCHOOL,ADDRESS\n609819,Burke ES,5356 S KING DR\n")
@@ -202,6 +202,7 @@ def test_another_years_directory_in_other_spellings_needs_no_code_change(tmp_pat
     # The latest year (2019-20) describes Burke; its level and point come from 2018-19.
     assert schools.loc["609819", ["name", "directory_year", "school_type"]].tolist() == ["Burke ES", "2019-20", "elementary"]
     assert schools.loc["609819", "lat"] == pytest.approx(41.79676) and pd.isna(schools.loc["400117", "lat"])
+    assert schools.loc["400117", ["address", "school_type"]].tolist() == ["8748 S ABERDEEN ST", "high"]
 
 
 def test_rows_that_cannot_describe_a_school_are_rejected(tmp_path):
