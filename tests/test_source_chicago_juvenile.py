@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from cleaning import clean_files
+from cleaning import clean_files, clean_texts, file_reasons, file_summary
 from sro_analysis.clean.discover import discover
 from sro_analysis.metrics import rates_from_counts
 from sro_analysis.schema.outcomes import outcome_map
@@ -32,26 +32,11 @@ def everything(juvenile_dir, tmp_path_factory):
     return clean_files(tmp_path_factory.mktemp("juvenile"), {n: juvenile_dir / n for n in names}, [SOURCE])
 
 
-def summary(ds) -> dict:
-    s = ds.ledger_summary().set_index("source_file")
-    return {f: s.loc[f, ["rows", "kept", "merged", "rejected"]].tolist() for f in s.index}
-
-
-def reasons(ds, source_file: str) -> dict:
-    rows = ds.ledger[ds.ledger["source_file"] == source_file]
-    return rows.groupby(["status", rows["reason"].fillna("")]).size().to_dict()
 
 
 def counts_of(ds, source: str) -> pd.DataFrame:
     return ds.counts[ds.counts["source"] == source]
 
-
-def clean_text_files(tmp_path, texts: dict[str, str]):
-    raw = tmp_path / "raw"
-    raw.mkdir()
-    for name, text in texts.items():
-        (raw / name).write_text(text)
-    return clean_files(tmp_path / "run", {n: raw / n for n in texts}, [SOURCE])
 
 
 def test_each_file_is_taken_by_its_layout(juvenile_dir, tmp_path):
@@ -65,19 +50,19 @@ def test_each_file_is_taken_by_its_layout(juvenile_dir, tmp_path):
 
 
 def test_accounting_per_file(everything):
-    assert summary(everything) == {ARRESTS: [113, 110, 0, 3], NAMES: [22, 0, 0, 22], DISP: [313, 310, 0, 3],
+    assert file_summary(everything) == {ARRESTS: [113, 110, 0, 3], NAMES: [22, 0, 0, 22], DISP: [313, 310, 0, 3],
                                    XLSM: [62296, 62282, 0, 14], DAILY: [62291, 0, 62282, 9]}
     # Under the header: 310 district rows, 'Total 2014', a blank line, the SOURCE note.
-    assert reasons(everything, DISP) == {("kept", ""): 310, ("rejected", "blank_line"): 1,
+    assert file_reasons(everything, DISP) == {("kept", ""): 310, ("rejected", "blank_line"): 1,
                                          ("rejected", "footer_row"): 1, ("rejected", "total_row"): 1}
-    assert reasons(everything, ARRESTS) == reasons(everything, DISP) | {("kept", ""): 110}
+    assert file_reasons(everything, ARRESTS) == file_reasons(everything, DISP) | {("kept", ""): 110}
     # The workbook: 62,282 rows, the TOTAL JUVENILE ARRESTEES line (only its TOTAL cell filled),
     # eight note lines (source, request, approval, ...) and five blank rows among them.
-    assert reasons(everything, XLSM) == {("kept", ""): 62282, ("rejected", "blank_line"): 5,
+    assert file_reasons(everything, XLSM) == {("kept", ""): 62282, ("rejected", "blank_line"): 5,
                                          ("rejected", "footer_row"): 9}
     # The CSV of its sheet 1: the same rows, each merged into the workbook's row.
-    assert reasons(everything, DAILY) == {("merged", "same_rows_as_other_file"): 62282, ("rejected", "footer_row"): 9}
-    assert reasons(everything, NAMES) == {("rejected", "reference_not_stored"): 22}
+    assert file_reasons(everything, DAILY) == {("merged", "same_rows_as_other_file"): 62282, ("rejected", "footer_row"): 9}
+    assert file_reasons(everything, NAMES) == {("rejected", "reference_not_stored"): 22}
     assert [n["path"] for n in everything.provenance["not_data_files"]] == [LICENSE]
 
 
@@ -177,7 +162,7 @@ def test_bad_rows_of_a_dispositions_report(tmp_path):
         ",,DETAINED (HOME CONFINEMENT), 1 , 1 , 0 , 2 \n"
         ",3,DETAINED (HOME CONFINEMENT), 1 , 1 , 0 , 2 \n"
         "2014,4,DETAINED (HOME CONFINEMENT), 1 , 1 , 0 , 2 \n")
-    ds = clean_text_files(tmp_path, {"d.csv": text})
+    ds = clean_texts(tmp_path, {"d.csv": text}, [SOURCE])
     ledger = ds.ledger.set_index("source_row")
     assert ledger[["status", "reason", "column"]].fillna("").values.tolist() == [
         ["kept", "", ""], ["rejected", "unmapped_label", "disposition"], ["rejected", "total_mismatch", "total"],
@@ -196,8 +181,9 @@ def test_a_copy_and_a_partial_copy_add_nothing(juvenile_dir, tmp_path):
     lines = original.splitlines(keepends=True)
     district_1 = "".join(lines[:4 + 14])  # title rows, header and district 1's 14 rows
     new_district = ",26,REFERED TO COURT, 5 , 5 , 0 , 10 \n"
-    ds = clean_text_files(tmp_path, {"a.csv": original, "b_copy.csv": original, "c_part.csv": district_1 + new_district})
-    assert summary(ds) == {"a.csv": [313, 310, 0, 3], "b_copy.csv": [313, 0, 310, 3], "c_part.csv": [15, 1, 14, 0]}
-    assert reasons(ds, "c_part.csv") == {("kept", ""): 1, ("merged", "same_rows_as_other_file"): 14}
+    texts = {"a.csv": original, "b_copy.csv": original, "c_part.csv": district_1 + new_district}
+    ds = clean_texts(tmp_path, texts, [SOURCE])
+    assert file_summary(ds) == {"a.csv": [313, 310, 0, 3], "b_copy.csv": [313, 0, 310, 3], "c_part.csv": [15, 1, 14, 0]}
+    assert file_reasons(ds, "c_part.csv") == {("kept", ""): 1, ("merged", "same_rows_as_other_file"): 14}
     c = ds.counts
     assert c["n"].sum() == 17288 + 10 and c.loc[c["unit_id"] == "1", "n"].sum() == 410

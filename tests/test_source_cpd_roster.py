@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from cleaning import clean_files
+from cleaning import clean_files, clean_texts, file_reasons, file_summary
 from sro_analysis.clean.discover import discover
 from sro_analysis.ids import mint_id
 from sro_analysis.schema.models import validate
@@ -26,10 +26,6 @@ def roster(trr_dir, tmp_path_factory):
     return clean_files(tmp_path_factory.mktemp("roster"), {ROSTER: trr_dir / ROSTER}, [SOURCE])
 
 
-def summary(ds) -> dict:
-    s = ds.ledger_summary().set_index("source_file")
-    return {f: s.loc[f, ["rows", "kept", "merged", "rejected"]].tolist() for f in s.index}
-
 
 def test_recognised_by_header_and_never_a_trr_officers_table(trr_dir, shared_data, tmp_path):
     # The 2020-2021 TRR officers table has row_id, names, race, gender, birth_year, appointed_date,
@@ -44,7 +40,7 @@ def test_recognised_by_header_and_never_a_trr_officers_table(trr_dir, shared_dat
 
 
 def test_every_row_is_an_officer(roster):
-    assert summary(roster) == {ROSTER: [12418, 12418, 0, 0]}
+    assert file_summary(roster) == {ROSTER: [12418, 12418, 0, 0]}
     officers = roster.officers
     assert len(officers) == 12418 and officers["officer_uid"].is_unique
     assert officers["race"].value_counts().to_dict() == {
@@ -89,9 +85,8 @@ def test_ten_historical_stars_without_a_current_star(tmp_path):
     text = (f"row_id,first_name,last_name,gender,race,appointed_date,{stars}\n"
             "1,Ana,Lopez,F,HISPANIC,2001-03-05,101,102,103,104,105,106,107,108,109,110\n"
             "2,Bo,Smith,M,WHITE,1999-01-04,7,,,,,,,,,7\n")
-    (tmp_path / "officers.csv").write_text(text)
-    ds = clean_files(tmp_path / "run", {"officers.csv": tmp_path / "officers.csv"}, [SOURCE])
-    assert summary(ds) == {"officers.csv": [2, 2, 0, 0]}
+    ds = clean_texts(tmp_path, {"officers.csv": text}, [SOURCE])
+    assert file_summary(ds) == {"officers.csv": [2, 2, 0, 0]}
     ids = ds.officer_identifiers
     ana = ids[(ids["officer_uid"] == mint_id("off", "cpd_roster", "1")) & (ids["id_type"] == "star")]
     assert sorted(ana["value"], key=int) == [str(v) for v in range(101, 111)]
@@ -102,8 +97,8 @@ def test_ten_historical_stars_without_a_current_star(tmp_path):
 
 
 def test_a_current_star_alone_is_read(tmp_path):
-    (tmp_path / "r.csv").write_text("first_name,last_name,current_star,appointed_date\nAna,Lopez,4827.0,05/31/1994\n")
-    ds = clean_files(tmp_path / "run", {"r.csv": tmp_path / "r.csv"}, [SOURCE])
+    text = "first_name,last_name,current_star,appointed_date\nAna,Lopez,4827.0,05/31/1994\n"
+    ds = clean_texts(tmp_path, {"r.csv": text}, [SOURCE])
     officer = ds.officers.iloc[0]
     assert (officer["race"], officer["gender"], officer["appointed_date"]) == ("unknown", "unknown", pd.Timestamp("1994-05-31"))
     assert ds.officer_identifiers[["id_type", "value"]].values.tolist() == [["star", "4827"]]
@@ -115,9 +110,8 @@ def test_windows_1252_roster_with_accented_names(tmp_path):
     text = ("row_id,race,gender,birth_year,appointed_date,star1,first_name,last_name,middle_initial\n"
             "1,HISPANIC,MALE,1980,2005-09-26,1234,JOSÉ,MUÑOZ,Á\n"
             "2,WHITE,FEMALE,1975,2001-01-02,5678,Zoë,O'Brien-Peña,\n")
-    (tmp_path / "roster.csv").write_bytes(text.encode("cp1252"))
-    ds = clean_files(tmp_path / "run", {"roster.csv": tmp_path / "roster.csv"}, [SOURCE])
-    assert summary(ds) == {"roster.csv": [2, 2, 0, 0]}
+    ds = clean_texts(tmp_path, {"roster.csv": text.encode("cp1252")}, [SOURCE])
+    assert file_summary(ds) == {"roster.csv": [2, 2, 0, 0]}
     assert ds.provenance["files"][0]["encoding"] == "cp1252"
     names = ds.officers.sort_values("first_name_ns")[["first_name_ns", "last_name_ns", "middle_initial"]]
     assert names.fillna("").values.tolist() == [["JOSE", "MUNOZ", "A"], ["ZOE", "OBRIENPENA", ""]]
@@ -132,8 +126,7 @@ def test_rows_that_cannot_be_an_officer(tmp_path):
             "4,Ed,Wu,ASIAN/PACIFIC ISLANDER,5\n"
             "5,--,Kim,,6\n"
             "1,Ana,Lopez,HISPANIC,1\n")
-    (tmp_path / "r.csv").write_text(text)
-    ds = clean_files(tmp_path / "run", {"r.csv": tmp_path / "r.csv"}, [SOURCE])
+    ds = clean_texts(tmp_path, {"r.csv": text}, [SOURCE])
     ledger = ds.ledger.set_index("source_row")
     assert ledger[["status", "reason"]].fillna("").values.tolist() == [
         ["kept", ""], ["rejected", "missing_row_id"], ["rejected", "unmapped_label"], ["rejected", "repeated_officer_key"],

@@ -9,7 +9,7 @@ import io
 import pandas as pd
 import pytest
 
-from cleaning import clean_files
+from cleaning import clean_files, clean_texts, file_reasons, file_summary
 from sro_analysis.clean.discover import discover
 from sro_analysis.schema.models import validate
 from sro_analysis.sources.cps_schools import SOURCE, school_name_key
@@ -33,14 +33,6 @@ def cleaned(cps_dir, tmp_path_factory):
     return clean_files(tmp_path_factory.mktemp("cps"), {n: cps_dir / n for n in ALL}, [SOURCE])
 
 
-def summary(ds) -> dict:
-    s = ds.ledger_summary().set_index("source_file")
-    return {f: s.loc[f, ["rows", "kept", "merged", "rejected"]].tolist() for f in s.index}
-
-
-def reasons(ds, source_file: str) -> dict:
-    rows = ds.ledger[ds.ledger["source_file"] == source_file]
-    return rows.groupby(["status", rows["reason"].fillna("")]).size().to_dict()
 
 
 def read_rows(path) -> tuple[list[str], list[list[str]]]:
@@ -67,14 +59,14 @@ def test_each_file_is_taken_by_its_layout(cps_dir, shared_data, tmp_path):
 
 
 def test_accounting_per_file(cleaned):
-    assert summary(cleaned) == {P2011: [566, 62, 504, 0], PROF17: [661, 4, 657, 0], PROF18: [661, 661, 0, 0],
+    assert file_summary(cleaned) == {P2011: [566, 62, 504, 0], PROF17: [661, 4, 657, 0], PROF18: [661, 661, 0, 0],
                                 PROG18: [661, 0, 661, 0], RCDTS: [648, 0, 0, 648], NAMES: [2686, 261, 2357, 68]}
-    assert reasons(cleaned, P2011) == {("kept", ""): 62, ("merged", "same_school_other_directory_year"): 504}
-    assert reasons(cleaned, PROG18) == {("merged", "same_school_same_year_other_file"): 661}
-    assert reasons(cleaned, RCDTS) == {("rejected", "identifier_not_stored"): 648}
+    assert file_reasons(cleaned, P2011) == {("kept", ""): 62, ("merged", "same_school_other_directory_year"): 504}
+    assert file_reasons(cleaned, PROG18) == {("merged", "same_school_same_year_other_file"): 661}
+    assert file_reasons(cleaned, RCDTS) == {("rejected", "identifier_not_stored"): 648}
     # 670 crosswalk lines repeat an earlier line exactly (counted with csv): the engine merges 653 as copies;
     # 17 copy a line naming an unknown school id and share its rejection.
-    assert reasons(cleaned, NAMES) == {("kept", ""): 261, ("merged", "duplicate_name_variant"): 1704,
+    assert file_reasons(cleaned, NAMES) == {("kept", ""): 261, ("merged", "duplicate_name_variant"): 1704,
                                        ("merged", "duplicate_row_in_file"): 653,
                                        ("rejected", "unknown_school_id"): 68}
     copies = cleaned.ledger[(cleaned.ledger["source_file"] == NAMES) & (cleaned.ledger["status"] == "rejected")]
@@ -153,7 +145,7 @@ def test_progress_report_with_address_columns_instead_of_location_is_read(cps_di
         out.append(row[:at] + [street, city, state, zip_code, lat, lon] + row[at + 1:])
     write_rows(tmp_path / "progress.csv", new_header, out)
     ds = clean_files(tmp_path / "run", {"progress.csv": tmp_path / "progress.csv"}, [SOURCE])
-    assert summary(ds) == {"progress.csv": [661, 661, 0, 0]}
+    assert file_summary(ds) == {"progress.csv": [661, 661, 0, 0]}
     brunson = ds.schools.set_index("school_id").loc["609830"]  # row 1: '932 N CENTRAL AVE ... (41.897663, -87.765606)'
     assert (brunson["address"], brunson["directory_year"], brunson["school_type"]) == ("932 N CENTRAL AVE", "2017-18",
                                                                                        "elementary")
@@ -173,10 +165,10 @@ def test_exact_copies_are_merged_in_their_file_and_add_no_enrollment(cps_dir, tm
     (tmp_path / "profile_again.csv").write_bytes((cps_dir / PROF18).read_bytes())
     files = {"profile.csv": tmp_path / "profile.csv", "profile_again.csv": tmp_path / "profile_again.csv"}
     ds = clean_files(tmp_path / "run", files, [SOURCE])
-    assert summary(ds) == {"profile.csv": [665, 661, 4, 0], "profile_again.csv": [661, 0, 661, 0]}
-    assert reasons(ds, "profile.csv") == {("kept", ""): 661, ("merged", "duplicate_row_in_file"): 3,
+    assert file_summary(ds) == {"profile.csv": [665, 661, 4, 0], "profile_again.csv": [661, 0, 661, 0]}
+    assert file_reasons(ds, "profile.csv") == {("kept", ""): 661, ("merged", "duplicate_row_in_file"): 3,
                                           ("merged", "same_school_same_year_same_file"): 1}
-    assert reasons(ds, "profile_again.csv") == {("merged", "same_school_same_year_other_file"): 661}
+    assert file_reasons(ds, "profile_again.csv") == {("merged", "same_school_same_year_other_file"): 661}
     ledger = ds.ledger.set_index(["source_file", "source_row"])
     assert ledger.loc[("profile.csv", 662), ["record_id", "message"]].tolist() == [
         copies[0][ids], f"identical to row {rows.index(copies[0]) + 1} of this file (an exact copy)"]
@@ -189,12 +181,10 @@ def test_another_years_directory_in_other_spellings_needs_no_code_change(tmp_pat
     later = ("School ID,School Name,Street Address,City,Lat,Long,School Level,School Year\n"
              "609819,Edmond Burke Elementary School,5356 South King Drive,Chicago,41.79676,-87.616141,ES,2018-2019\n"
              "400117,Noble - Hansberry College Prep,8748 S Aberdeen St,Chicago,,,High School,2018-2019\n")
-    (tmp_path / "later.csv").write_text(later)
     # No year column: the year is read off the file name.
-    (tmp_path / "cps_directory_SY1920.csv").write_text("SCHOOL_ID,NAME_OF_SCHOOL,ADDRESS\n609819,Burke ES,5356 S KING DR\n")
-    files = {n: tmp_path / n for n in ("later.csv", "cps_directory_SY1920.csv")}
-    ds = clean_files(tmp_path / "run", files, [SOURCE])
-    assert summary(ds) == {"cps_directory_SY1920.csv": [1, 1, 0, 0], "later.csv": [2, 1, 1, 0]}
+    sy1920 = "SCHOOL_ID,NAME_OF_SCHOOL,ADDRESS\n609819,Burke ES,5356 S KING DR\n"
+    ds = clean_texts(tmp_path, {"later.csv": later, "cps_directory_SY1920.csv": sy1920}, [SOURCE])
+    assert file_summary(ds) == {"cps_directory_SY1920.csv": [1, 1, 0, 0], "later.csv": [2, 1, 1, 0]}
     d = ds.school_directory.set_index(["school_id", "school_year"])
     assert d.loc[("609819", "2018-19"), ["address", "lat"]].tolist() == ["5356 S KING DR", pytest.approx(41.79676)]
     assert d.loc[("609819", "2019-20"), "name"] == "Burke ES"
@@ -211,8 +201,7 @@ def test_rows_that_cannot_describe_a_school_are_rejected(tmp_path):
             "1,No Year School,2 N STATE ST,HS,\n"
             "2,Moon School,3 N STATE ST,MOON,School Year 2017-2018\n"
             "3,Nowhere School,,ES,School Year 2017-2018\n")
-    (tmp_path / "d.csv").write_text(text)
-    ds = clean_files(tmp_path / "run", {"d.csv": tmp_path / "d.csv"}, [SOURCE])
+    ds = clean_texts(tmp_path, {"d.csv": text}, [SOURCE])
     ledger = ds.ledger.set_index("source_row")
     assert ledger[["status", "reason", "column"]].fillna("").values.tolist() == [
         ["rejected", "missing_value", "school_id"], ["rejected", "missing_directory_year", ""],
