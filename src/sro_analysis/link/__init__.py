@@ -1,6 +1,6 @@
 """Linkage: schools, officer identities and SRO roster attribution (SPEC §3.6).
 
-Contract used by :func:`sro_analysis.clean.clean` (tables in, tables out; no raw file is read)::
+Contract used by :func:`sro_analysis.clean.clean` (step 5)::
 
     link_dataset(tables, ledger, ctx, roster=None) -> LinkOutput(tables, audits)
 
@@ -20,6 +20,8 @@ Steps, in order:
    ``incident_officers.is_assigned_sro`` derived from it.
 5. **Audits** (:mod:`.quality`): ``school_links``, ``officer_links``, ``officer_review``,
    ``link_quality``, ``unlinked`` (and ``roster_problems``, ``incident_duplicates``).
+
+Linkage reads tables only (tables in, tables out), never a raw file.
 
 Parameters read from ``ctx.parameters``: ``radius_m`` (200), ``officer_whitelist`` (CSV path),
 ``officer_roster_sources`` (list of officer ``source`` values that are personnel rosters; by
