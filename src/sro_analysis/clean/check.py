@@ -70,10 +70,11 @@ class ColumnMatch:
     missing_needed: tuple[str, ...]
     unused_header: tuple[str, ...]
     matched: int
+    excluded: tuple[str, ...] = ()  # header cells the layout's ``excludes`` name
 
     @property
     def complete(self) -> bool:
-        return not self.missing_needed
+        return not self.missing_needed and not self.excluded
 
 
 def match_header(header: list[str], layout: Layout) -> ColumnMatch:
@@ -85,6 +86,8 @@ def match_header(header: list[str], layout: Layout) -> ColumnMatch:
         >>> m = match_header(["CASE_NUMBER", "Notes"], lay)
         >>> m.source, m.missing_needed, m.unused_header
         ({'case_number': 'c0'}, (), ('Notes',))
+        >>> match_header(["CASE_NUMBER", "trr_id"], Layout("t", lay.columns, excludes=("TRR ID",))).complete
+        False
     """
     keys = [header_key(h) for h in header]
     taken: set[int] = set()
@@ -103,7 +106,9 @@ def match_header(header: list[str], layout: Layout) -> ColumnMatch:
             source[col.name] = source[col.cell_of]
     missing = tuple(c.name for c in layout.needed if c.name not in source)
     unused = tuple(h for i, h in enumerate(header) if i not in taken)
-    return ColumnMatch(source, missing, unused, len(source))
+    banned = {header_key(e) for e in layout.excludes}
+    excluded = tuple(h for h, k in zip(header, keys) if k in banned)
+    return ColumnMatch(source, missing, unused, len(source), excluded)
 
 
 @dataclass

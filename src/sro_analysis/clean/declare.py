@@ -146,6 +146,9 @@ class Layout:
         facts: file-level facts (see :class:`Fact`).
         min_columns: a file is only taken if at least this many of its header cells are
             declared columns (guards a two-column layout against any file with those words).
+        excludes: header spellings that mark a file as *another* layout's: a header holding any
+            of them is never taken by this one (a TRR officers table carries ``trr_id``, a
+            personnel roster with the same name and star columns never does).
         header_search: how many leading rows may be title rows above the header.
         description: what the layout is, shown in errors and provenance.
     """
@@ -156,6 +159,7 @@ class Layout:
     duplicates: Literal["merge", "distinct"] = "merge"
     facts: tuple[Fact, ...] = ()
     min_columns: int = 1
+    excludes: tuple[str, ...] = ()
     header_search: int = 30
     description: str = ""
 

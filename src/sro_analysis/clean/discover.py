@@ -5,7 +5,8 @@ For each file, :func:`discover` decides one of:
 * **planned**: each of its sheets is taken by one layout of one source (the header row is the
   first row, within the layout's ``header_search`` rows, that holds every column the layout
   needs; title rows above it are kept as text for file facts). When several layouts take the
-  same header row, the one matching the most header cells wins.
+  same header row, the one matching the most header cells wins; a layout never takes a header
+  holding one of its ``excludes`` (the columns that mark another layout's files).
 * **not data**: documentation, manifests and non-tabular files (README, PDF, images, YAML),
   recorded in the provenance with why.
 * **unused**: a data file no layout takes. This stops the run (:class:`UnusedFilesError`) with
@@ -111,7 +112,7 @@ def recognise(sheet: Sheet, sources: list[Source]) -> SheetPlan | str:
             score = (-index, match.matched)
             if best is None or score > best[0]:
                 best = (score, index, source, layout, match)
-        elif layout.needed:
+        elif layout.needed and not match.excluded:
             share = 1 - len(match.missing_needed) / len(layout.needed)
             if share >= 0.5 and (near is None or share > near[0]):
                 near = (share, source, layout, match, index)

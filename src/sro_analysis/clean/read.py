@@ -40,6 +40,7 @@ import csv
 import datetime as dt
 import gzip
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,10 @@ NOT_DATA_NAMES = frozenset({
     "manifest.json", "sha256sums", "truth.json", "mapping.yaml", "datapackage.json", ".gitkeep",
 })
 NOT_DATA_SUFFIXES = (".md", ".yaml", ".yml", ".json", ".pdf", ".html", ".py", ".sha256", ".txt.sha256")
+#: Plain-text files whose name starts with one of these words are documentation (``LICENSE-<repo>.txt``,
+#: ``README_2014.txt``), however the republisher suffixed them; a ``.csv`` name is always a candidate.
+NOT_DATA_PREFIXES = ("readme", "license", "licence", "copying", "notice")
+_PLAIN_TEXT_NAME = re.compile(r"^(?P<word>[a-z]+)(?:[-_. ][^/]*)?\.txt$|^(?P<bare>[a-z]+)$")
 #: Bytes Windows-1252 leaves undefined: a file holding them is decoded as Latin-1 instead.
 _CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
 _MAGIC = ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"%PDF", "a PDF document"),
@@ -226,11 +231,14 @@ def is_data_candidate(path: Path) -> bool:
     Example:
         >>> is_data_candidate(Path("x/README.md")), is_data_candidate(Path("x/a.csv.gz"))
         (False, True)
+        >>> is_data_candidate(Path("LICENSE-datamade-justice-divided.txt")), is_data_candidate(Path("license_plates.csv"))
+        (False, True)
     """
     name = path.name.lower()
     if name in NOT_DATA_NAMES or name.endswith(NOT_DATA_SUFFIXES) or name.startswith("."):
         return False
-    return True
+    plain = _PLAIN_TEXT_NAME.match(name)
+    return not (plain and (plain["word"] or plain["bare"]) in NOT_DATA_PREFIXES)
 
 
 def open_sheets(raw: RawFile) -> list[Sheet]:

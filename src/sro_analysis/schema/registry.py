@@ -188,6 +188,25 @@ SCHOOLS = Table(
     ),
 )
 
+SCHOOL_DIRECTORY = Table(
+    name="school_directory",
+    description=("Each school as the directory of one school year lists it: linkage places a record "
+                 "with the directory of its own school year (names, addresses and police districts change)."),
+    grain="one row per (school, directory school year)",
+    kind="reference",
+    primary_key=("school_id", "school_year"),
+    fields=(
+        _f("school_id", "str", "School.", references="schools.school_id"),
+        _f("school_year", "str", "School year YYYY-YY of the directory.", **_school_year),
+        _f("name", "str", "School name as that year's directory writes it."),
+        _f("address", "str", "Street address in that year's directory (normalised USPS form).", required=False),
+        _f("lat", "float", "Latitude (WGS84) in that year's directory.", required=False, minimum=-90, maximum=90),
+        _f("lon", "float", "Longitude (WGS84) in that year's directory.", required=False, minimum=-180, maximum=180),
+        _f("police_district", "str", "Police district, where that year's directory gives it.", required=False),
+        _f("source_file", "str", "Directory file the row was read from."),
+    ),
+)
+
 SCHOOL_NAMES = Table(
     name="school_names",
     description="Crosswalk of name variants to school ids, used to match names in sources.",
@@ -628,7 +647,7 @@ PUBLISHED_TABLES: tuple[str, ...] = (
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
-        SCHOOLS, SCHOOL_NAMES, SCHOOL_ENROLLMENT, OFFICERS, OFFICER_IDENTIFIERS, SRO_ASSIGNMENTS,
+        SCHOOLS, SCHOOL_DIRECTORY, SCHOOL_NAMES, SCHOOL_ENROLLMENT, OFFICERS, OFFICER_IDENTIFIERS, SRO_ASSIGNMENTS,
         INCIDENTS, INCIDENT_SUBJECTS, INCIDENT_OFFICERS, OUTCOMES, FORCE_REPORTS, COUNTS,
         LEDGER, RATES, DISCLOSURE_LOG,
         PUBLISHED_RATES_BY_SCHOOL, PUBLISHED_RATES_BY_OFFICER, PUBLISHED_RATES_BY_GROUP,
@@ -640,7 +659,7 @@ TABLES: dict[str, Table] = {
 
 #: Tables a cleaned Dataset holds (audit / metric outputs live elsewhere).
 CANONICAL_TABLES: tuple[str, ...] = (
-    "schools", "school_names", "school_enrollment", "officers", "officer_identifiers",
+    "schools", "school_directory", "school_names", "school_enrollment", "officers", "officer_identifiers",
     "sro_assignments", "incidents", "incident_subjects", "incident_officers", "outcomes",
     "force_reports", "counts",
 )
