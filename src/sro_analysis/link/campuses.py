@@ -87,7 +87,7 @@ PHRASES = (
 #: One-word abbreviations and spelling variants -> canonical token.
 WORDS = {
     "ACAD": "ACADEMY", "SCH": "SCHOOL", "SCHOOLS": "SCHOOL", "CTR": "CENTER", "CENTRE": "CENTER",
-    "INTL": "INTERNATIONAL", "PREP": "PREPARATORY", "COLL": "COLLEGE", "TECHNICAL": "TECH",
+    "INTL": "INTERNATIONAL", "PREP": "PREPARATORY", "TECHNICAL": "TECH",
     "TECHNOLOGY": "TECH", "TECHNOLOGIES": "TECH", "TEC": "TECH", "VOCATIONAL": "VOC", "QNS": "QUEENS",
     "BKLYN": "BROOKLYN", "BKYLN": "BROOKLYN", "SCIENCES": "SCIENCE", "SCI": "SCIENCE", "MATHEMATICS": "MATH",
     "ARTS": "ART", "STUDIES": "STUDY", "SAINT": "ST", "STREET": "ST", "AVENUE": "AVE", "AV": "AVE",
@@ -100,8 +100,9 @@ STOPWORDS = frozenset({"THE", "OF", "FOR", "AND", "AT", "AN", "IN", "ON", "TO"})
 #: School-type tokens: they say what kind of school, not which one.
 #: CHARTER is not one of them: a charter school and a district school of the same place name
 #: (Williamsburg Charter HS, Williamsburg Prep) are different schools.
-TYPE_TOKENS = frozenset({"HS", "PS", "IS", "MS", "JHS", "P", "SCHOOL", "ACADEMY", "CAMPUS", "YABC",
-                         "SECONDARY", "ELEMENTARY", "CTE", "PREPARATORY", "CENTER"})
+#: Nor are ACADEMY and PREPARATORY (South Bronx Preparatory is not South Bronx HS).
+TYPE_TOKENS = frozenset({"HS", "PS", "IS", "MS", "JHS", "P", "SCHOOL", "CAMPUS", "YABC",
+                         "SECONDARY", "ELEMENTARY", "CTE", "CENTER"})
 #: Kinds of numbered schools; a numbered name of one family never links to a high school name.
 NUMBERED_KINDS = frozenset({"PS", "IS", "MS", "JHS", "P"})
 ROMAN = frozenset({"I", "II", "III", "IV", "V", "VI"})
@@ -117,12 +118,18 @@ NOT_A_SCHOOL = re.compile(
 
 FUZZY_MIN = 0.75
 FUZZY_MARGIN = 0.15
+#: A fuzzy candidate must have at least this share of its (weighted) name found in the campus name.
+FUZZY_MIN_EXPLAINED = 0.75
 #: Weight of a token no directory name has (IDF of a name seen once is about 8.4).
 UNSEEN_WEIGHT = 3.0
 #: A campus_at key needs one token at least this rare (IDF; 'BRONX' is about 3, 'LAFAYETTE' 7).
 ANCHOR_MIN_WEIGHT = 5.0
-#: Directory names are cut at this length; their last token may be a prefix.
-DIRECTORY_NAME_CUT = 50
+#: Directory names are cut at 50 characters (49 when the cut fell on a space): the last word of a
+#: name this long may be partial.
+DIRECTORY_NAME_CUT = 49
+
+#: Stands for a school site the directory lists without a building code: a candidate, never a link.
+UNKNOWN_BUILDING = "?"
 
 #: Directory columns the linker reads (``sources/nyc_schools_reading.py`` makes them).
 DIRECTORY_REQUIRED = ("school_year", "location_code", "building_code", "location_name", "is_building_total")
@@ -264,7 +271,9 @@ def normalise_name(text: str) -> str:
         'IS JHS 180'
     """
     upper = str(text).upper().replace("&", " AND ").replace("+", " AND ")
+    upper = re.sub(r"['\u2019`]S\b", "", upper)  # possessive: WOMEN'S = WOMEN
     upper = re.sub(r"['\u2019`]", "", upper)
+    upper = re.sub(r"\b\d{2}[KMXQR]\d{3}\b", " ", upper)  # a DBN inside a name is a code, not a word
     upper = re.sub(r"[^A-Z0-9]+", " ", upper)
     upper = re.sub(r"\b([A-Z])\b(?: \b([A-Z])\b)+", lambda m: m.group(0).replace(" ", ""), upper)
     upper = re.sub(r"\b([A-Z]{1,3})(\d{1,3})\b", r"\1 \2", upper)  # P35 -> P 35, IS184 -> IS 184
@@ -388,8 +397,10 @@ class DirectoryIndex:
         if missing:
             raise ValueError(f"school directory lacks column(s) {sorted(missing)}")
         directory = directory.assign(**{c: pd.NA for c in DIRECTORY_OPTIONAL if c not in directory.columns})
-        rows = directory[~directory["is_building_total"].astype(bool) & directory["building_code"].notna()
-                         & directory["location_name"].notna()]
+        schools = directory[~directory["is_building_total"].astype(bool) & directory["location_name"].notna()]
+        uncoded = schools[schools["building_code"].isna() & schools["location_code"].notna()]
+        self.uncoded_sites = uncoded.groupby("location_code")["school_year"].agg(set).to_dict()
+        rows = schools[schools["building_code"].notna()]
         rows = rows.sort_values(["school_year", "location_code", "building_code", "location_name"], kind="stable")
         self.location_name = rows["location_name"].astype(str).tolist()
         self.building = rows["building_code"].astype(str).tolist()
@@ -398,15 +409,17 @@ class DirectoryIndex:
         self.dbn = rows["dbn"].fillna("").astype(str).tolist()
         self.borough = [BOROUGH_OF_LETTER.get(b[0]) for b in self.building]
         self.prefix, self.name_norm, self.tail_core = [], [], []
+        self.cut = []
         for name in self.location_name:
-            cut, partial = _cut_name(name) if len(name) == DIRECTORY_NAME_CUT else (name, "")
+            long = len(name) in (DIRECTORY_NAME_CUT, DIRECTORY_NAME_CUT + 1)
+            cut, partial = _cut_name(name) if long else (name, "")
             self.prefix.append(partial)
+            self.cut.append(long and not re.search(r"(?i)\bA\s+College", name[30:]))
             self.name_norm.append(normalise_name(parse_campus(cut)["name"]))
             at = re.search(r"(?i)\s(?:at|@)\s+(?:the\s+)?(.+)$", cut)
             self.tail_core.append(core(normalise_name(at.group(1)).split()) if at else ())
         self.is_annex = ["ANNEX" in n.split() for n in self.name_norm]
-        self.cut_names = {n for n, partial, raw in zip(self.name_norm, self.prefix, self.location_name)
-                          if len(raw) == DIRECTORY_NAME_CUT}
+        self.cut_names = {n for n, cut in zip(self.name_norm, self.cut) if cut}
         self.by_name, self.by_code, self.by_tail = defaultdict(list), defaultdict(list), defaultdict(list)
         for i, (name, code, tail) in enumerate(zip(self.name_norm, self.location_code, self.tail_core)):
             self.by_name[name].append(i)
@@ -425,6 +438,10 @@ class DirectoryIndex:
             for token in set(name.split()):
                 df[token] += 1
         self.seen = set(df)
+        self.vocabulary = defaultdict(list)  # (first letter, length) -> words, for spelling fixes
+        for token in sorted(self.seen):
+            if token.isalpha():
+                self.vocabulary[(token[0], len(token))].append(token)
         self.weight = {t: math.log(1 + len(self.by_name) / c) for t, c in df.items()}
         self.by_token = defaultdict(set)
         for name in self.by_name:
@@ -435,7 +452,7 @@ class DirectoryIndex:
         """Weight of a token: 0 for program words, 0.5 for type words, else IDF (unseen: rare)."""
         if token in MARKERS:
             return 0.0
-        if token in TYPE_TOKENS:
+        if token in TYPE_TOKENS or len(token) == 1:  # type words and initials say little
             return 0.5
         return self.weight.get(token, UNSEEN_WEIGHT)
 
@@ -446,8 +463,11 @@ class DirectoryIndex:
         same = [j for j in self.by_code[code] if not self.is_annex[j]] if code and not self.is_annex[i] else []
         if not same:
             return (self.building[i],)
-        latest = max(self.school_year[j] for j in same)
-        return tuple(sorted({self.building[j] for j in same if self.school_year[j] == latest}))
+        latest = max([self.school_year[j] for j in same] + list(self.uncoded_sites.get(code, ())))
+        here = {self.building[j] for j in same if self.school_year[j] == latest}
+        if latest in self.uncoded_sites.get(code, ()):
+            here.add(UNKNOWN_BUILDING)  # the school also lists a site the directory gives no code
+        return tuple(sorted(here))
 
     @staticmethod
     def _streets(directory: pd.DataFrame) -> dict[tuple[str, str], set]:
@@ -464,7 +484,8 @@ class DirectoryIndex:
         """Current building(s) in the borough of matched rows -> the directory name that matched."""
         out = {}
         for i in idx:
-            here = [b for b in self.current[i] if borough is None or BOROUGH_OF_LETTER.get(b[0]) == borough]
+            here = [b for b in self.current[i]
+                    if borough is None or b == UNKNOWN_BUILDING or BOROUGH_OF_LETTER.get(b[0]) == borough]
             if not here and (borough is None or self.borough[i] == borough):
                 here = [self.building[i]]
             for building in here:
@@ -490,8 +511,9 @@ class Found:
 
     @property
     def decisive(self) -> bool:
-        """Exactly one building, and (for fuzzy) above the threshold."""
-        return len(self.buildings) == 1 and (self.method != "name_fuzzy" or self.score >= FUZZY_MIN)
+        """Exactly one building the directory codes, and (for fuzzy) above the threshold."""
+        return (len(self.buildings) == 1 and UNKNOWN_BUILDING not in self.buildings
+                and (self.method != "name_fuzzy" or self.score >= FUZZY_MIN))
 
 
 def _by_school_code(text: str, norm: str, index: DirectoryIndex, borough) -> Found | None:
@@ -507,7 +529,19 @@ def _by_school_code(text: str, norm: str, index: DirectoryIndex, borough) -> Fou
     return None
 
 
+def _bare_number(norm: str) -> bool:
+    """A numbered name with nothing else to tell it apart (``IS 232``, ``PS 938``).
+
+    Example:
+        >>> _bare_number("IS 232"), _bare_number("PS 748 BROOKLYN SCHOOL GLOBAL SCHOLARS")
+        (True, False)
+    """
+    return bool(number_key(norm)) and not [t for t in core(norm.split()) if not t.isdigit()]
+
+
 def _by_exact_name(text: str, norm: str, index: DirectoryIndex, borough) -> Found | None:
+    if borough is None and _bare_number(norm):
+        return None  # school numbers repeat across boroughs: 'IS 232' alone names no one school
     idx = index.in_borough(index.by_name.get(norm, []), borough)
     return Found("name_exact", index.buildings_of(idx, borough), 1.0) if idx else None
 
@@ -585,19 +619,28 @@ def align_initials(a: list[str], b: list[str]) -> tuple[list[str], list[str]]:
     return a, b
 
 
-def _dice(a: list[str], b: list[str], partial: str, index: DirectoryIndex) -> float:
-    """IDF-weighted Dice overlap; against a name cut at 50 characters (``partial`` = its last,
-    cut word) it is the share of the directory name found in the campus name instead."""
+def _dice(a: list[str], b: list[str], partial: str, index: DirectoryIndex, cut: bool = False) -> float:
+    """IDF-weighted Dice overlap of campus tokens ``a`` and directory tokens ``b``, capped by the
+    share of the directory name the campus explains (``Bushwick HS`` explains too little of
+    ``Bushwick Community High School``). A name cut at 50 characters (``partial`` = its cut
+    last word) is compared with the same number of leading campus words only."""
     a, b = align_initials(a, b)
-    sa, sb = set(a), set(b)
+    sb = set(b)
+    if cut:
+        hit = [t for t in a if t not in sb and partial and t.startswith(partial)]
+        sb = sb | set(hit[:1])
+        a = a[:len(b) + (1 if partial else 0)]
+    sa = set(a)
     common = sa & sb
-    if partial:
-        hit = [t for t in sa - sb if t.startswith(partial)]
-        w_dir = sum(index.w(t) for t in sb) + (index.w(hit[0]) if hit else UNSEEN_WEIGHT)
-        w_common = sum(index.w(t) for t in common) + (index.w(hit[0]) if hit else 0.0)
-        return w_common / w_dir if w_dir else 0.0
-    total = sum(index.w(t) for t in sa) + sum(index.w(t) for t in sb)
-    return 2 * sum(index.w(t) for t in common) / total if total else 0.0
+
+    def w(tokens):
+        return sum(index.w(t) for t in tokens)
+
+    if not w(sa) or not w(sb):
+        return 0.0
+    dice = 2 * w(common) / (w(sa) + w(sb))
+    explained = w(common) / w(sb)
+    return dice if explained >= FUZZY_MIN_EXPLAINED else min(dice, explained)
 
 
 def _anchor(tokens: list[str], index: DirectoryIndex) -> set[str]:
@@ -617,19 +660,22 @@ def _shares_anchor(other: list[str], anchor: set[str]) -> bool:
 
 def _by_fuzzy_name(text: str, norm: str, index: DirectoryIndex, borough) -> Found | None:
     """Best IDF-weighted overlap among directory names that share the campus's rarest word (a
-    name cut at 50 characters may have lost it and only needs a shared word of weight >= 4)."""
+    name cut at 50 characters may have lost it and only needs to share a word of weight >= 3)."""
     tokens = norm.split()
     anchor = _anchor(tokens, index)
-    if not anchor:
+    if not anchor or (borough is None and _bare_number(norm)):
         return None
-    pool = set().union(*(index.by_token.get(t, set()) for t in core(tokens) if index.w(t) >= 4 or t in anchor))
+    pool = set().union(*(index.by_token.get(t, set()) for t in core(tokens) if index.w(t) >= 3 or t in anchor))
     scores: dict[str, tuple[float, str]] = {}
+    whole_campus = "CAMPUS" in tokens and bool(re.search(r"(?i)\beducation(al)?\s+(campus|complex)", text))
     for name in sorted(pool):
         other = name.split()
         if not compatible(tokens, other) or (name not in index.cut_names and not _shares_anchor(other, anchor)):
             continue
+        if whole_campus and "CAMPUS" not in other:
+            continue  # "Mott Haven Educational Campus" is a building, not "Mott Haven Community HS"
         for i in index.in_borough(index.by_name[name], borough):
-            score = _dice(tokens, other, index.prefix[i], index)
+            score = _dice(tokens, other, index.prefix[i], index, index.cut[i])
             for building, matched in index.buildings_of([i], borough).items():
                 if score > scores.get(building, (-1.0, ""))[0]:
                     scores[building] = (score, matched)
@@ -645,9 +691,41 @@ METHOD_ORDER = (_by_school_code, _by_exact_name, _by_school_number, _by_campus_s
                 _by_fuzzy_name)
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance.
+
+    Example:
+        >>> edit_distance("MILLENIUM", "MILLENNIUM"), edit_distance("HAMMER", "HAMER")
+        (1, 1)
+    """
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def correct_spelling(norm: str, index: DirectoryIndex) -> str:
+    """Replace a word no directory name has by the one directory word within 1 edit (2 for words
+    of 8+ letters) with the same first letter: ``MILLENIUM`` -> ``MILLENNIUM``. Ties are left alone."""
+    out = []
+    for token in norm.split():
+        if token in index.seen or len(token) < 5 or not token.isalpha():
+            out.append(token)
+            continue
+        limit = 1 if len(token) < 8 else 2
+        near = [w for w in index.vocabulary.get((token[0], len(token)), ())]
+        near += [w for d in range(1, limit + 1) for n in (len(token) - d, len(token) + d)
+                 for w in index.vocabulary.get((token[0], n), ())]
+        hits = sorted({w for w in near if edit_distance(token, w) <= limit})
+        out.append(hits[0] if len(hits) == 1 else token)
+    return " ".join(out)
+
+
 def evaluate(text: str, index: DirectoryIndex, borough: str | None) -> Found | None:
     """The first method that finds any building for one target string (name, host or alias)."""
-    norm = normalise_name(text)
+    norm = correct_spelling(normalise_name(text), index)
     if not norm:
         return None
     for method in METHOD_ORDER:

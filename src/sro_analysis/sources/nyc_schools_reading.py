@@ -179,11 +179,14 @@ def carry_building_codes(directory: pd.DataFrame) -> pd.DataFrame:
     """Fill missing building codes from rows that have one: by BIN, else by the location code.
 
     A BIN (NYC building id) that sits in exactly one DOE building gives that building; a
-    location code gives the building it had in the latest earlier school year, if exactly one.
+    location code gives the building it had in the latest earlier school year, if exactly one
+    and at the same address (a school that moved is in a building the directory does not code:
+    ``The Peck Slip School`` lists ``1 PECK SLIP`` in 2016-17, another BIN than 52 Chambers St).
     ``building_code_source`` says which (``bin`` / ``location_code``); rows with neither stay NA.
 
     Example:
         >>> d = pd.DataFrame({"school_year": ["2015-16", "2016-17", "2016-17"], "location_code": ["K410", "K410", "K999"],
+        ...     "address": ["2800 OCEAN PARKWAY"] * 3,
         ...     "bin": ["3196773", pd.NA, "3196773"], "building_code": ["K410", pd.NA, pd.NA],
         ...     "building_code_source": ["source", pd.NA, pd.NA], "is_building_total": [False, False, False]})
         >>> carry_building_codes(d)[["building_code", "building_code_source"]].values.tolist()
@@ -201,13 +204,19 @@ def carry_building_codes(directory: pd.DataFrame) -> pd.DataFrame:
     for i in out.index[out["building_code"].isna()]:
         earlier = schools[(schools["location_code"] == out.at[i, "location_code"])
                           & (schools["school_year"] < out.at[i, "school_year"])]
+        earlier = earlier[earlier["address"].map(_address_key) == _address_key(out.at[i, "address"])]
         if earlier.empty:
-            continue
+            continue  # never across a move: a school at a new address is in a building not yet known
         latest = earlier[earlier["school_year"] == earlier["school_year"].max()]["building_code"].unique()
         if len(latest) == 1:
             out.at[i, "building_code"] = latest[0]
             out.at[i, "building_code_source"] = "location_code"
     return out
+
+
+def _address_key(address) -> str:
+    """Letters and digits only: '87-41 PARSONS BOULEVARD' and '87 41 PARSONS BOULEVARD' agree."""
+    return "" if pd.isna(address) else re.sub(r"[^A-Z0-9]", "", str(address).upper())
 
 
 def read_school_directory(paths) -> pd.DataFrame:
