@@ -58,6 +58,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from sro_analysis.schema.registry import BUILDINGS, CAMPUS_LINK_METHOD, CAMPUS_LINK_REASON, CAMPUS_LINKS
+
 # ---------------------------------------------------------------------------------------------
 # Vocabulary
 
@@ -135,12 +137,10 @@ UNKNOWN_BUILDING = "?"
 DIRECTORY_REQUIRED = ("school_year", "location_code", "building_code", "location_name", "is_building_total")
 DIRECTORY_OPTIONAL = ("dbn", "address", "lat", "lon")
 
-LINK_COLUMNS = [
-    "campus", "campus_name", "campus_host", "campus_aliases", "borough", "borough_source", "building_code",
-    "method", "score", "ambiguous", "n_candidates", "candidates", "matched_name", "reason",
-]
-METHODS = ("crosswalk", "not_a_school", "school_code", "name_exact", "school_number", "building_number",
-           "campus_street", "campus_at", "name_fuzzy", "none")
+LINK_COLUMNS = CAMPUS_LINKS.columns
+#: Methods and reasons are registry vocabularies (``campus_links``): one home, validated output.
+METHODS = CAMPUS_LINK_METHOD
+REASONS = CAMPUS_LINK_REASON
 
 
 # ---------------------------------------------------------------------------------------------
@@ -900,10 +900,7 @@ def link_rates(links: pd.DataFrame, interventions: pd.DataFrame) -> dict[str, fl
 # ---------------------------------------------------------------------------------------------
 # The building table
 
-BUILDING_COLUMNS = [
-    "building_code", "school_year", "borough", "building_name", "address", "lat", "lon", "register_total",
-    "register_building_total", "n_schools", "dbns", "location_codes",
-]
+BUILDING_COLUMNS = BUILDINGS.columns
 
 
 def building_table(directory: pd.DataFrame) -> pd.DataFrame:
@@ -927,27 +924,33 @@ def building_table(directory: pd.DataFrame) -> pd.DataFrame:
         (2314, 2314, 2, '21K410;21K411')
     """
     known = directory[directory["building_code"].notna()]
-    schools = known[~known["is_building_total"].astype(bool)]
-    totals = known[known["is_building_total"].astype(bool)]
-    rows = []
-    for (building, year), group in schools.groupby(["building_code", "school_year"], sort=True):
-        total = totals[(totals["building_code"] == building) & (totals["school_year"] == year)]
-        register = group.drop_duplicates(["dbn", "location_code"])["register"]
-        names = group["building_name"].dropna()
-        rows.append({
-            "building_code": building, "school_year": year,
-            "borough": group["borough"].mode().iloc[0],
-            "building_name": names.mode().iloc[0] if len(names) else group["location_name"].iloc[0],
-            "address": group["address"].dropna().mode().iloc[0] if group["address"].notna().any() else pd.NA,
-            "lat": group["lat"].dropna().median() if group["lat"].notna().any() else pd.NA,
-            "lon": group["lon"].dropna().median() if group["lon"].notna().any() else pd.NA,
-            "register_total": register.sum() if register.notna().all() else pd.NA,
-            "register_building_total": total["register"].dropna().iloc[0] if total["register"].notna().any() else pd.NA,
-            "n_schools": group.drop_duplicates(["dbn", "location_code"]).shape[0],
-            "dbns": ";".join(sorted(group["dbn"].dropna().unique())),
-            "location_codes": ";".join(sorted(group["location_code"].dropna().unique())),
-        })
-    out = pd.DataFrame(rows, columns=BUILDING_COLUMNS)
+    key = ["building_code", "school_year"]
+    schools = known[~known["is_building_total"].astype(bool)].sort_values(key + ["location_code", "dbn"], kind="stable")
+    sites = schools.drop_duplicates(key + ["dbn", "location_code"])
+
+    def most_common(column: str) -> pd.Series:
+        """Per building and year, the most frequent value (ties: the first in sort order)."""
+        counts = schools.dropna(subset=[column]).groupby(key + [column]).size().rename("n").reset_index()
+        counts = counts.sort_values(key + ["n", column], ascending=[True, True, False, True], kind="stable")
+        return counts.drop_duplicates(key).set_index(key)[column]
+
+    def joined(column: str) -> pd.Series:
+        values = schools.dropna(subset=[column]).drop_duplicates(key + [column]).sort_values(key + [column])
+        return values.groupby(key)[column].agg(";".join)
+
+    out = schools.groupby(key, sort=True).agg(first_name=("location_name", "first"), lat=("lat", "median"),
+                                             lon=("lon", "median"))
+    for column in ("borough", "building_name", "address"):
+        out[column] = most_common(column)
+    out["building_name"] = out["building_name"].fillna(out.pop("first_name"))
+    out["dbns"], out["location_codes"] = joined("dbn"), joined("location_code")
+    out[["dbns", "location_codes"]] = out[["dbns", "location_codes"]].fillna("")
+    register = sites.groupby(key)["register"]
+    out["register_total"] = register.sum().where(register.count() == register.size())
+    out["n_schools"] = sites.groupby(key).size()
+    totals = known[known["is_building_total"].astype(bool)].dropna(subset=["register"])
+    out["register_building_total"] = totals.groupby(key)["register"].first()
+    out = out.reset_index()[BUILDING_COLUMNS]
     for column in ("register_total", "register_building_total", "n_schools"):
         out[column] = out[column].astype("Int64")
     for column in ("lat", "lon"):

@@ -48,20 +48,16 @@ import re
 
 import pandas as pd
 
+from sro_analysis.schema.registry import SCHOOL_DIRECTORY
+
 #: Borough letter of DOE codes (location code, building code, DBN) -> canonical borough.
 BOROUGH_LETTERS = {
     "K": "brooklyn", "M": "manhattan", "X": "bronx", "Q": "queens", "R": "staten_island",
     # 'O': outside the city (a District 75 site in Nassau County, a residential facility).
     "O": "outside_city",
 }
-BOROUGHS = ("brooklyn", "manhattan", "bronx", "queens", "staten_island", "outside_city", "unknown")
-
-#: Columns of the canonical directory frame, in order.
-DIRECTORY_COLUMNS = [
-    "school_year", "dbn", "location_code", "building_code", "building_code_source", "location_name",
-    "address", "borough", "district", "register", "building_name", "schools_in_building", "lat", "lon",
-    "bin", "is_building_total", "layout", "source_file", "source_row",
-]
+#: Columns of the canonical directory frame, in order (registry table ``school_directory``).
+DIRECTORY_COLUMNS = SCHOOL_DIRECTORY.columns
 
 #: The two export layouts: the columns that recognise each, raw column -> canonical field, and
 #: the raw columns deliberately left unread (with the reason a reader of the code needs).
