@@ -12,30 +12,42 @@ rate is computed on.
 Tables in, tables out: :func:`link_campuses` takes the distinct campus strings, the directory
 frame and an optional user crosswalk, and returns one row per campus string with the building,
 the ``method``, a ``score``, ``ambiguous`` and the candidate buildings. The first method that
-gives exactly one building wins; when the evidence points at two or more buildings the campus is
-``ambiguous`` and left unlinked with its candidates (precision before recall: a wrong building
-silently moves a school's arrests to its neighbour):
+finds any building decides; when it finds two or more, or the name and a parenthetical point at
+different buildings, the campus is ``ambiguous`` and left unlinked with its candidates
+(precision before recall: a wrong building silently moves a school's arrests to its neighbour):
 
-1. ``crosswalk``: the user's campus -> building code table (always wins).
-2. ``not_a_school``: NYPD offices and suspension sites, never linked (``Borough Office``).
-3. ``school_code``: the string carries a DOE code (a DBN ``02M933``, a location code
-   ``K022``, ``PS 191M``, ``P723X``): the building of that location code.
+1. ``crosswalk``: the user's campus -> building code table (always wins; ``none`` unlinks).
+2. ``not_a_school``: NYPD offices, suspension sites, home instruction: never linked.
+3. ``school_code``: the string spells a DOE code (a DBN ``02M933``, ``PS 191M``, ``P723X``,
+   ``K022``): the building of that location code (or the building of that code).
 4. ``name_exact``: the normalised name equals a directory name (any year) in the borough.
-5. ``school_number``: ``PS 256`` + Brooklyn -> location code ``K256``, and the directory
-   name at that code carries the number 256 (or it is a District 75 ``P`` school).
+5. ``school_number`` / ``building_number``: ``PS 256`` + Brooklyn -> the school with location
+   code ``K256`` (unless its name carries another number) and the building coded ``K256``: DOE
+   building codes keep the number of the school they were built for, and NYPD still names many
+   campuses so (``JHS 113(XE)`` is building X113, home to four newer schools). Both found and
+   different: ambiguous. A bare number with no borough (``IS 232``) is never linked.
 6. ``campus_street``: ``Grand Street Campus`` -> the only building of the borough on that street.
-7. ``name_fuzzy``: IDF-weighted token overlap (Dice) of at least :data:`FUZZY_MIN`, the
-   runner-up building at least :data:`FUZZY_MARGIN` behind, type words compatible (an ``HS``
-   is not a ``PS``), numbers and ``ANNEX`` equal.
+7. ``campus_at``: ``LAFAYETTE HS`` -> the building of "International High School *at
+   Lafayette*" (the newer schools of an old high-school campus say where they are).
+8. ``name_fuzzy``: IDF-weighted Dice overlap of at least :data:`FUZZY_MIN`, the runner-up
+   building at least :data:`FUZZY_MARGIN` behind, at least :data:`FUZZY_MIN_EXPLAINED` of the
+   directory name found in the campus name (``Bushwick HS`` is not ``Bushwick Community High
+   School``), the campus's rarest word shared, levels compatible (an ``HS`` is not a ``PS``),
+   numbers and ``ANNEX`` equal. Program words (YABC, evening, GED, ALC) weigh nothing, so
+   ``THOMAS JEFFERSON HS`` finds ``Thomas Jefferson Yabc``. A word no directory name has is
+   corrected to the one directory word an edit away (two for long words; ``MILLENIUM``), never
+   to a tie.
 
-Annexes are other buildings: an ``... ANNEX`` campus links only to a directory row that is an
-annex too. Host strings (``A@B``) link through the host ``B``.
+A school's building is its building in the latest school year it is listed; a school that also
+lists a site the directory gives no building code (a move in 2016-17) is ambiguous. Annexes are
+other buildings: an ``... ANNEX`` campus links only to an annex row. Host strings (``A@B``)
+link through the host ``B`` or not at all.
 
-The School Safety Division boroughs, checked against the data (numbered campuses whose number
-exists in exactly one borough of the directory): BS and BN are Brooklyn South/North, MS and MN
-Manhattan South/North, XE and XW Bronx East/West, QS and QN Queens South/North, SI Staten
-Island; spelled-out boroughs (``Brooklyn``, ``BROOKLYN``, ``Bklyn``, ``Bx``, ``ManSouth``,
-``Manhatan``) occur too.
+Weaker links (fuzzy, campus_at, campus_street, building_number) are checked against the School
+Safety Division command in the suffix (:func:`command_conflicts`): the commands, verified on the
+data (code, number and exact links), are BS/BN Brooklyn South/North, MS/MN Manhattan
+South/North, XE/XW Bronx East/West, QS/QN Queens South/North, SI Staten Island; spelled-out
+boroughs (``Brooklyn``, ``BROOKLYN``, ``Bklyn``, ``Bx``, ``ManSouth``, ``Manhatan``) occur too.
 
 Example:
     >>> import pandas as pd
@@ -58,7 +70,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from sro_analysis.schema.registry import BUILDINGS, CAMPUS_LINK_METHOD, CAMPUS_LINK_REASON, CAMPUS_LINKS
+from sro_analysis.schema.registry import BUILDINGS, CAMPUS_LINKS
 
 # ---------------------------------------------------------------------------------------------
 # Vocabulary
@@ -137,10 +149,8 @@ UNKNOWN_BUILDING = "?"
 DIRECTORY_REQUIRED = ("school_year", "location_code", "building_code", "location_name", "is_building_total")
 DIRECTORY_OPTIONAL = ("dbn", "address", "lat", "lon")
 
+#: Output columns; methods and reasons are the registry's ``campus_links`` vocabularies.
 LINK_COLUMNS = CAMPUS_LINKS.columns
-#: Methods and reasons are registry vocabularies (``campus_links``): one home, validated output.
-METHODS = CAMPUS_LINK_METHOD
-REASONS = CAMPUS_LINK_REASON
 
 
 # ---------------------------------------------------------------------------------------------

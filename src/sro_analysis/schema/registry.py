@@ -739,7 +739,8 @@ CAMPUS_LINKS = Table(
         _f("score", "float", "Match score (1 for code, number and exact matches).", required=False, minimum=0),
         _f("ambiguous", "bool", "Two or more buildings fit: left unlinked for review."),
         _f("n_candidates", "int", "Buildings any method proposed.", minimum=0),
-        _f("candidates", "str", "Candidate buildings: 'code method score (target)', '; '-joined.", required=False),
+        _f("candidates", "str", "Candidate buildings: 'code method score (target)', '; '-joined; code '?' is a "
+           "school site the directory lists without a building code.", required=False),
         _f("matched_name", "str", "Directory name (or evidence) the link rests on.", required=False),
         _f("reason", "enum", "Why the campus has its building or none.", enum=CAMPUS_LINK_REASON),
     ),
