@@ -671,3 +671,111 @@ def table(name: str) -> Table:
         return TABLES[name]
     except KeyError:
         raise KeyError(f"unknown table {name!r}; known tables: {', '.join(TABLES)}") from None
+
+
+# =============================================================================================
+# ADDITION (NYC): the NYC school directory, its buildings and the NYPD Student Safety Act campus
+# links. Written by sources/nyc_schools_reading.py and link/campuses.py; kept in one block so it
+# merges as a pure addition. The NYC adapter fills the existing ``schools.co_located_group`` with
+# the DOE building code (the shared-building group SPEC §2.1 asks for).
+
+BOROUGH = ("brooklyn", "manhattan", "bronx", "queens", "staten_island", "outside_city", "unknown")
+#: How a campus string was placed in a building (link/campuses.py, first that succeeds).
+CAMPUS_LINK_METHOD = (
+    "crosswalk", "not_a_school", "school_code", "name_exact", "school_number", "building_number",
+    "campus_street", "campus_at", "name_fuzzy", "none",
+)
+#: Why a campus got its building or none.
+CAMPUS_LINK_REASON = (
+    "linked", "crosswalk", "crosswalk_none", "not_a_school", "ambiguous", "low_score", "no_match",
+    "host_unlinked", "command_mismatch",
+)
+
+SCHOOL_DIRECTORY = Table(
+    name="school_directory",
+    description="NYC DOE school directory (School Safety Report exports): one row per raw row, i.e. per school "
+                "site per school year, plus the DOE's building-total rows (is_building_total).",
+    grain="one row per raw directory row",
+    kind="reference",
+    primary_key=("source_file", "source_row"),
+    fields=(
+        _f("school_year", "str", "School year YYYY-YY of the export row.", **_school_year),
+        _f("dbn", "str", "District-borough-number school id (blank on building totals; absent in 2016-17).",
+           required=False),
+        _f("location_code", "str", "DOE location code: borough letter + school number (K410).", required=False),
+        _f("building_code", "str", "DOE building code: the campus every school of the building shares.",
+           required=False),
+        _f("building_code_source", "enum", "Where building_code comes from: the row, or carried from another year "
+           "by BIN or location code.", required=False, enum=("source", "bin", "location_code")),
+        _f("location_name", "str", "School (or building-total) name as the export writes it, cut at 50 characters.",
+           required=False),
+        _f("address", "str", "Street address, upper case.", required=False),
+        _f("borough", "enum", "Borough of the row.", enum=BOROUGH),
+        _f("district", "str", "Geographical district code.", required=False),
+        _f("register", "int", "Enrolment (register) of the school; NA where the export has none or cannot be trusted "
+           "(2016-17).", required=False, minimum=0),
+        _f("building_name", "str", "DOE building name (often '<address> CONSOLIDATED LOCATION').", required=False),
+        _f("schools_in_building", "str", "The export's list of the building's schools, verbatim.", required=False),
+        _f("lat", "float", "Latitude (WGS84).", required=False, minimum=-90, maximum=90),
+        _f("lon", "float", "Longitude (WGS84).", required=False, minimum=-180, maximum=180),
+        _f("bin", "str", "NYC building identification number.", required=False),
+        _f("is_building_total", "bool", "The row is the building's CONSOLIDATED LOCATION total, not a school."),
+        _f("layout", "enum", "Export layout the row was read with.",
+           enum=("school_safety_2010_2016", "school_safety_2016_17")),
+        _f("source_file", "str", "Raw file the row comes from."),
+        _f("source_row", "int", "1-based data row in that file.", minimum=1),
+    ),
+)
+
+BUILDINGS = Table(
+    name="buildings",
+    description="DOE buildings (campuses) per school year: the unit of NYPD Student Safety Act rates and maps.",
+    grain="one row per (building, school year)",
+    kind="reference",
+    primary_key=("building_code", "school_year"),
+    fields=(
+        _f("building_code", "str", "DOE building code."),
+        _f("school_year", "str", "School year YYYY-YY of the directory.", **_school_year),
+        _f("borough", "enum", "Borough.", enum=BOROUGH),
+        _f("building_name", "str", "DOE building name, else the first school's name."),
+        _f("address", "str", "Most common street address of its schools.", required=False),
+        _f("lat", "float", "Median latitude of its schools (WGS84).", required=False, minimum=-90, maximum=90),
+        _f("lon", "float", "Median longitude of its schools (WGS84).", required=False, minimum=-180, maximum=180),
+        _f("register_total", "int", "Sum of its schools' registers; NA when any school's register is unknown.",
+           required=False, minimum=0),
+        _f("register_building_total", "int", "The DOE's own CONSOLIDATED LOCATION register, where exported.",
+           required=False, minimum=0),
+        _f("n_schools", "int", "Distinct schools (DBN, location code) listed in the building.", minimum=1),
+        _f("dbns", "str", "DBNs in the building, sorted, ';'-joined."),
+        _f("location_codes", "str", "Location codes in the building, sorted, ';'-joined."),
+    ),
+)
+
+CAMPUS_LINKS = Table(
+    name="campus_links",
+    description="Audit of NYPD Student Safety Act campus strings placed in DOE buildings: method, score, "
+                "ambiguity and candidates for every distinct string.",
+    grain="one row per distinct campus string",
+    kind="audit",
+    primary_key=("campus",),
+    fields=(
+        _f("campus", "str", "School Campus cell, verbatim."),
+        _f("campus_name", "str", "The name part (before '@' and the borough suffix)."),
+        _f("campus_host", "str", "Host after '@' (where the intervention happened).", required=False),
+        _f("campus_aliases", "str", "Parentheticals that are not a borough, '; '-joined.", required=False),
+        _f("borough", "enum", "Borough the string names (suffix or code letter).", enum=BOROUGH),
+        _f("borough_source", "enum", "Where the borough comes from.", enum=("suffix", "code_letter", "none")),
+        _f("building_code", "str", "DOE building the campus is; NA when not linked.", required=False),
+        _f("method", "enum", "How it was placed.", enum=CAMPUS_LINK_METHOD),
+        _f("score", "float", "Match score (1 for code, number and exact matches).", required=False, minimum=0),
+        _f("ambiguous", "bool", "Two or more buildings fit: left unlinked for review."),
+        _f("n_candidates", "int", "Buildings any method proposed.", minimum=0),
+        _f("candidates", "str", "Candidate buildings: 'code method score (target)', '; '-joined; code '?' is a "
+           "school site the directory lists without a building code.", required=False),
+        _f("matched_name", "str", "Directory name (or evidence) the link rests on.", required=False),
+        _f("reason", "enum", "Why the campus has its building or none.", enum=CAMPUS_LINK_REASON),
+    ),
+)
+
+TABLES.update({t.name: t for t in (SCHOOL_DIRECTORY, BUILDINGS, CAMPUS_LINKS)})
+# END ADDITION (NYC)
