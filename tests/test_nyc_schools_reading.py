@@ -64,7 +64,7 @@ def test_every_raw_row_is_one_directory_row(directory, shared_data):
         ("2010_-_2016_School_Safety_Report.csv", "2014-15"): 2082,
         ("2010_-_2016_School_Safety_Report.csv", "2015-16"): 2069,
         ("2016_-_2017_School_Safety_Report.csv", "2016-17"): 2046}
-    validate(conform(directory, "school_directory"), "school_directory")
+    validate(conform(directory, "nyc_directory_rows"), "nyc_directory_rows")
 
 
 @pytest.mark.real

@@ -675,7 +675,8 @@ def table(name: str) -> Table:
 
 # =============================================================================================
 # ADDITION (NYC): the NYC school directory, its buildings and the NYPD Student Safety Act campus
-# links. Written by sources/nyc_schools_reading.py and link/campuses.py; kept in one block so it
+# links (the directory rows are kept apart from the canonical ``school_directory`` until the NYC
+# source folds them into it). Written by sources/nyc_schools_reading.py and link/campuses.py; kept in one block so it
 # merges as a pure addition. The NYC adapter fills the existing ``schools.co_located_group`` with
 # the DOE building code (the shared-building group SPEC §2.1 asks for).
 
@@ -691,8 +692,8 @@ CAMPUS_LINK_REASON = (
     "host_unlinked", "command_mismatch",
 )
 
-SCHOOL_DIRECTORY = Table(
-    name="school_directory",
+NYC_DIRECTORY_ROWS = Table(
+    name="nyc_directory_rows",
     description="NYC DOE school directory (School Safety Report exports): one row per raw row, i.e. per school "
                 "site per school year, plus the DOE's building-total rows (is_building_total).",
     grain="one row per raw directory row",
@@ -777,5 +778,5 @@ CAMPUS_LINKS = Table(
     ),
 )
 
-TABLES.update({t.name: t for t in (SCHOOL_DIRECTORY, BUILDINGS, CAMPUS_LINKS)})
+TABLES.update({t.name: t for t in (NYC_DIRECTORY_ROWS, BUILDINGS, CAMPUS_LINKS)})
 # END ADDITION (NYC)

@@ -56,7 +56,7 @@ BOROUGH_LETTERS = {
     # 'O': outside the city (a District 75 site in Nassau County, a residential facility).
     "O": "outside_city",
 }
-#: Columns of the canonical directory frame, in order (registry table ``school_directory``).
+#: Columns of the canonical directory frame, in order (registry table ``nyc_directory_rows``).
 DIRECTORY_COLUMNS = SCHOOL_DIRECTORY.columns
 
 #: The two export layouts: the columns that recognise each, raw column -> canonical field, and
