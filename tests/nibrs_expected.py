@@ -9,7 +9,7 @@ unchanged. Per state-year folder (``LA-2012`` ... ``LA-2018``):
 * ``juvenile_placement``: how each juvenile arrestee was placed at a location:
   ``offense_type`` = the offense of its incident with the arrestee's ``offense_type_id`` (at most
   one per incident in every file); ``single_location`` = no offense of that type, and all of the
-  incident's offenses share one location; ``ambiguous`` = neither (not placed anywhere).
+  incident's offenses share one location; ``not_placed`` = neither (not placed anywhere).
 * ``code_53`` / ``code_22``: juvenile arrestees placed at location code 53 (School-Elementary/
   Secondary) / legacy 22 (School/College), found through each year's location-type table
   (``location_id`` -> ``location_code``): counts per arrest type (``arrest_type_id`` -> code O/S/T
@@ -31,7 +31,7 @@ differing only in PARTICIPATED): a naive join double-counts their arrestees.
 
 EXPECTED = {'LA-2012': {'arrestee_rows': 9873,
              'juvenile_arrestees': 1417,
-             'juvenile_placement': {'ambiguous': 1, 'offense_type': 1351, 'single_location': 65},
+             'juvenile_placement': {'not_placed': 1, 'offense_type': 1351, 'single_location': 65},
              'code_53': {'arrestees': 0,
                          'arrest_type': {'O': 0, 'S': 0, 'T': 0},
                          'disposition': {'H': 0, 'R': 0, 'blank': 0},

@@ -16,7 +16,7 @@ The rules traced here are the ones ``sources/nibrs.derive`` must follow:
   ``offense_type_id`` equals the arrestee's (at most one exists: NIBRS records offense types,
   not counts, per incident), through ``location_id`` -> ``location_code`` of that year's
   location-type table. When no offense of the incident has that type, the incident's single
-  location if all its offenses share one; otherwise the arrestee is not placed (ambiguous).
+  location if all its offenses share one; otherwise the arrestee is not placed (``not_placed``).
 * Arrest type: ``arrest_type_id`` -> ``arrest_type_code`` (O/S/T) of that year's table.
   Disposition under 18: ``under_18_disposition_code`` as written (H, R or blank).
 * Agency: ``incident.agency_id`` -> the agencies table's ``ori``.
@@ -78,7 +78,7 @@ def trace_year(folder: Path) -> dict:
         how = "offense_type"
         if code is None:
             locations = incident_locations[r["incident_id"]]
-            code, how = (next(iter(locations)), "single_location") if len(locations) == 1 else (None, "ambiguous")
+            code, how = (next(iter(locations)), "single_location") if len(locations) == 1 else (None, "not_placed")
         placement[how] += 1
         if code not in by_code:
             continue
