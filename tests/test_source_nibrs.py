@@ -345,4 +345,5 @@ def test_small_release_incidents_and_agencies(small):
 def test_mint_id_sql_is_mint_id():
     con = duckdb.connect()
     for parts in (["nibrs", 2016, "84679808"], ["a", None, ""], ["é\u00e9", "x\x1fy", 0]):
-        assert con.execute(f"SELECT {nibrs.mint_id_sql('p', parts)}").fetchone()[0] == mint_id("p", *parts)
+        sql = nibrs.mint_id_sql("p", [nibrs.literal(p) for p in parts])
+        assert con.execute(f"SELECT {sql}").fetchone()[0] == mint_id("p", *parts)

@@ -44,14 +44,16 @@ absent from the label map), ``unknown_incident``, ``unknown_agency``, ``conflict
 ``no_data_year`` and ``table_not_used`` (a staged role this derivation does not read).
 
 Ids: :func:`sro_analysis.ids.mint_id` computed in SQL (:func:`mint_id_sql`):
-``inc``/``sub``/``out`` + (``nibrs``, data year, CDE id).
+``inc``/``sub``/``out`` + (``nibrs``, data year, CDE id). Output tables are not sorted: sorting
+wide rows was half of the run time, and the writer orders rows by key once for every source
+(ids depend on content only, so the sorted bytes do not depend on input row order).
 
 Example:
     >>> import duckdb
     >>> from sro_analysis.ids import mint_id
     >>> con = duckdb.connect()
-    >>> con.execute(f"SELECT {mint_id_sql('inc', ['nibrs', 2016, '84679808'])}").fetchone()[0] \\
-    ...     == mint_id("inc", "nibrs", 2016, "84679808")
+    >>> sql = mint_id_sql("inc", [literal("nibrs"), "2016", literal("84679808")])
+    >>> con.execute(f"SELECT {sql}").fetchone()[0] == mint_id("inc", "nibrs", 2016, "84679808")
     True
 """
 
@@ -135,14 +137,13 @@ def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def mint_id_sql(prefix: str, parts: Sequence[object]) -> str:
-    """SQL computing :func:`sro_analysis.ids.mint_id` (``prefix-`` + 16 hex of sha256).
+def mint_id_sql(prefix: str, parts: Sequence[str]) -> str:
+    """SQL for :func:`sro_analysis.ids.mint_id` over the SQL expressions ``parts``.
 
-    ``parts`` are SQL expressions given as strings prefixed ``=`` (``"=i.cde_id"``), or constants
-    (str / int, quoted here). A NULL part hashes as the empty string, as in Python.
+    ``prefix-`` + the first 16 hex digits of the SHA-256 of the parts joined by U+001F; a NULL
+    part hashes as the empty string, as in Python.
     """
-    exprs = [p[1:] if isinstance(p, str) and p.startswith("=") else literal(p) for p in parts]
-    joined = f" || {literal(UNIT_SEPARATOR)} || ".join(f"coalesce(CAST({e} AS VARCHAR), '')" for e in exprs)
+    joined = f" || {literal(UNIT_SEPARATOR)} || ".join(f"coalesce(CAST({p} AS VARCHAR), '')" for p in parts)
     return f"({literal(prefix + '-')} || substr(sha256({joined}), 1, 16))"
 
 
@@ -150,14 +151,30 @@ def _blank(expr: str) -> str:
     return f"nullif(trim(CAST({expr} AS VARCHAR)), '')"
 
 
-def _date(expr: str) -> str:
-    formats = ", ".join(literal(f) for f in DATE_FORMATS)
-    return f"try_strptime({expr}, [{formats}])"
+def _ranked(table: str, checked: str, key: str) -> str:
+    """SQL creating ``table``: the rows of the SELECT ``checked`` (which has ``reason``) plus ``rank``.
+
+    ``rank`` is 1 for the first usable row (by ``_file, _row``) of each ``key``, 2, 3... for its
+    repeats, NULL for unusable rows. Ranks are computed only among repeated keys: a window over
+    every row would sort them all, and repeats are rare.
+    """
+    return f"""
+CREATE OR REPLACE TEMP TABLE {table}_checked AS {checked};
+CREATE OR REPLACE TEMP TABLE {table} AS
+SELECT c.*, CASE WHEN c.reason IS NULL THEN coalesce(d.rank, 1) END AS rank
+FROM {table}_checked c LEFT JOIN (
+  SELECT _file, _row, row_number() OVER (PARTITION BY {key} ORDER BY _file, _row) AS rank
+  FROM {table}_checked
+  SEMI JOIN (SELECT {key} FROM {table}_checked WHERE reason IS NULL GROUP BY ALL HAVING count(*) > 1) USING ({key})
+  WHERE reason IS NULL
+) d USING (_file, _row);
+"""
 
 
-# -- staging: one normalised view per role, every column present --------------------------------
+# -- staging: one normalised table per role, every column present -------------------------------
 
 def _stage_inputs(con: duckdb.DuckDBPyConnection, staged: dict[str, str]) -> None:
+    """Trimmed copies of the staged tables, the parsed dates and the label maps, in ``con``."""
     for role, columns in DATA_TABLES.items():
         # Materialised once: every later step reads these trimmed columns.
         con.execute(f"CREATE OR REPLACE TEMP TABLE _nibrs_src_{role} AS " + _normalised(con, staged.get(role), columns))
@@ -167,6 +184,12 @@ def _stage_inputs(con: duckdb.DuckDBPyConnection, staged: dict[str, str]) -> Non
         parts.append(f"SELECT {literal(role)} AS code_table, _file, _row, partition, {columns[0]} AS source_id, "
                      f"{columns[1]} AS code, {columns[2]} AS name FROM ({select})")
     con.execute("CREATE OR REPLACE TEMP TABLE _nibrs_src_codes AS " + " UNION ALL ".join(parts))
+    # Dates repeat (a year has 365 days): parse each distinct text once, join the result back.
+    formats = ", ".join(literal(f) for f in DATE_FORMATS)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _nibrs_dates AS
+        SELECT text, try_strptime(text, [{formats}]) AS ts FROM (
+          SELECT incident_date AS text FROM _nibrs_src_incident UNION SELECT arrest_date FROM _nibrs_src_arrestee)
+        WHERE text IS NOT NULL""")
     for name, map_file in LABEL_MAPS:
         frame = read_map(map_file)
         con.register("_nibrs_map_frame", frame)
@@ -213,20 +236,20 @@ FROM (
 CREATE OR REPLACE TEMP TABLE _nibrs_lookup AS
 SELECT code_table, partition, source_id, code, name FROM _nibrs_code_rows WHERE reason IS NULL;
 CREATE OR REPLACE TABLE {OUTPUTS['nibrs_codes']} AS
-SELECT code_table, source_id, code, name, _file AS source_file FROM _nibrs_code_rows WHERE reason IS NULL
-ORDER BY code_table, source_file, source_id;
+SELECT code_table, source_id, code, name, _file AS source_file FROM _nibrs_code_rows WHERE reason IS NULL;
 """
 
 # -- incidents (parsed rows; fates need the agency look-up) -------------------------------------
 
 _INCIDENT_ROWS_SQL = f"""
 CREATE OR REPLACE TEMP TABLE _nibrs_incident_rows AS
-SELECT i.*,
+SELECT i.*, d.ts AS incident_ts,
   coalesce(try_cast(i.data_year AS INTEGER),
            try_cast(regexp_extract(i.ddocname, '^(\\d{{4}})_\\d{{2}}_', 1) AS INTEGER),
-           year(i.incident_ts)) AS year,
+           year(d.ts)) AS year,
   ce.code AS cleared_code
-FROM (SELECT *, {_date('incident_date')} AS incident_ts FROM _nibrs_src_incident) i
+FROM _nibrs_src_incident i
+LEFT JOIN _nibrs_dates d ON d.text = i.incident_date
 LEFT JOIN _nibrs_lookup ce ON ce.code_table = 'cleared_except' AND ce.partition = i.partition
   AND ce.source_id = i.cleared_except_id;
 -- The data year of a download: its most frequent incident data year (legacy agency rows lack one).
@@ -236,12 +259,7 @@ SELECT partition, year FROM (
 QUALIFY row_number() OVER (PARTITION BY partition ORDER BY n DESC, year) = 1;
 """
 
-_AGENCY_ROWS_SQL = """
-CREATE OR REPLACE TEMP TABLE _nibrs_agency_rows AS
-SELECT *,
-  CASE WHEN reason IS NULL THEN row_number() OVER (PARTITION BY reason IS NULL, ori, year ORDER BY _file, _row) END
-    AS rank
-FROM (
+_AGENCY_ROWS_SQL = _ranked("_nibrs_agency_rows", """
   SELECT a._file, a._row, a.partition, a.agency_id, upper(a.ori) AS ori,
     coalesce(a.pub_agency_name, a.agency_name) AS agency_name, a.state_abbr, a.agency_type_name,
     try_cast(a.population AS BIGINT) AS population, upper(a.participated) AS participated,
@@ -257,22 +275,16 @@ FROM (
          WHEN coalesce(try_cast(a.data_year AS INTEGER), py.year) IS NULL THEN
            'no data_year on the row and no incident in ' || a.partition || ' to take the year from'
     END AS message
-  FROM _nibrs_src_agencies a LEFT JOIN _nibrs_partition_year py USING (partition)
-);
+  FROM _nibrs_src_agencies a LEFT JOIN _nibrs_partition_year py USING (partition)""", "ori, year") + """
 -- Incident agency_id -> ORI within a download (first valid agency row of that id).
 CREATE OR REPLACE TEMP TABLE _nibrs_agency_lookup AS
 SELECT partition, agency_id, ori FROM _nibrs_agency_rows WHERE reason IS NULL
 QUALIFY row_number() OVER (PARTITION BY partition, agency_id ORDER BY _file, _row) = 1;
 """
 
-_INCIDENT_FATES_SQL = f"""
-CREATE OR REPLACE TEMP TABLE _nibrs_incident_fates AS
-SELECT *,
-  CASE WHEN reason IS NULL THEN row_number() OVER (PARTITION BY reason IS NULL, incident_uid ORDER BY _file, _row) END
-    AS rank
-FROM (
+_INCIDENT_FATES_SQL = _ranked("_nibrs_incident_fates", f"""
   SELECT i.*, al.ori,
-    {mint_id_sql('inc', [SOURCE_SYSTEM, '=i.year', '=i.incident_id'])} AS incident_uid,
+    {mint_id_sql('inc', [literal(SOURCE_SYSTEM), 'i.year', 'i.incident_id'])} AS incident_uid,
     CASE WHEN i.incident_id IS NULL THEN 'missing_value'
          WHEN i.incident_date IS NULL THEN 'missing_value'
          WHEN i.incident_ts IS NULL THEN 'unparseable_date'
@@ -287,8 +299,8 @@ FROM (
     END AS message,
     try_cast(i.incident_hour AS INTEGER) AS hour
   FROM _nibrs_incident_rows i
-  LEFT JOIN _nibrs_agency_lookup al ON al.partition = i.partition AND al.agency_id = i.agency_id
-);
+  LEFT JOIN _nibrs_agency_lookup al ON al.partition = i.partition AND al.agency_id = i.agency_id""",
+                               "incident_uid") + """
 -- CDE incident id (within a download) -> minted incident id, for offenses and arrestees.
 CREATE OR REPLACE TEMP TABLE _nibrs_incident_ref AS
 SELECT partition, incident_id AS cde_incident_id, incident_uid FROM _nibrs_incident_fates WHERE reason IS NULL
@@ -353,8 +365,7 @@ SELECT k.incident_uid AS incident_id, '{SOURCE_SYSTEM}' AS source_system, k.inci
   CASE WHEN k.n_locations IS NULL THEN 'no_offense' WHEN k.n_locations > 1 THEN 'several_locations'
        ELSE ml.location_flag END AS location_flag,
   CASE WHEN k.cleared_code IN ('A', 'B', 'C', 'D', 'E', 'N') THEN k.cleared_code END AS nibrs_cleared_except
-FROM kept k LEFT JOIN _nibrs_map_location ml ON ml.location_code = k.code
-ORDER BY incident_id;
+FROM kept k LEFT JOIN _nibrs_map_location ml ON ml.location_code = k.code;
 """
 
 # -- arrestees: one subject and one outcome each -------------------------------------------------
@@ -366,8 +377,8 @@ SELECT a.*, r.incident_uid, inc.data_year, aty.code AS arrest_type, ot.code AS o
   upper(a.under_18_disposition_code) AS de52, upper(a.sex_code) AS sex_raw,
   ms.sex, rc.code AS race_code, mr.race_ethnicity AS race_by_code, ec.code AS ethnicity_code,
   me.race_ethnicity_rule, mo.canonical, mo.custody, mo.diversion_timing, mo.station_adjustment_type,
-  mo.warrant_or_alert_arrest, {_date('a.arrest_date')} AS arrest_ts,
-  {mint_id_sql('sub', [SOURCE_SYSTEM, '=inc.data_year', '=a.arrestee_id'])} AS subject_uid
+  mo.warrant_or_alert_arrest, ad.ts AS arrest_ts,
+  {mint_id_sql('sub', [literal(SOURCE_SYSTEM), 'inc.data_year', 'a.arrestee_id'])} AS subject_uid
 FROM _nibrs_src_arrestee a
 LEFT JOIN _nibrs_incident_ref r ON r.partition = a.partition AND r.cde_incident_id = a.incident_id
 LEFT JOIN {OUTPUTS['incidents']} inc ON inc.incident_id = r.incident_uid
@@ -381,12 +392,9 @@ LEFT JOIN _nibrs_lookup ec ON ec.code_table = 'ethnicity' AND ec.partition = a.p
 LEFT JOIN _nibrs_map_sex ms ON ms.sex_code = upper(a.sex_code)
 LEFT JOIN _nibrs_map_race mr ON mr.race_code = rc.code
 LEFT JOIN _nibrs_map_ethnicity me ON me.ethnicity_code = ec.code
-LEFT JOIN _nibrs_map_outcome mo ON mo.raw_label = aty.code || '|' || coalesce(upper(a.under_18_disposition_code), '');
-CREATE OR REPLACE TEMP TABLE _nibrs_arrestee_fates AS
-SELECT *,
-  CASE WHEN reason IS NULL THEN row_number() OVER (PARTITION BY reason IS NULL, subject_uid ORDER BY _file, _row) END
-    AS rank
-FROM (
+LEFT JOIN _nibrs_map_outcome mo ON mo.raw_label = aty.code || '|' || coalesce(upper(a.under_18_disposition_code), '')
+LEFT JOIN _nibrs_dates ad ON ad.text = a.arrest_date;
+""" + _ranked("_nibrs_arrestee_fates", """
   SELECT a.*,
     CASE WHEN arrestee_id IS NULL OR incident_id IS NULL THEN 'missing_value'
          WHEN incident_uid IS NULL THEN 'unknown_incident'
@@ -422,8 +430,7 @@ FROM (
          WHEN arrest_date IS NOT NULL AND arrest_ts IS NULL THEN
            'arrest_date ''' || arrest_date || ''' is not a date: outcome_date left blank'
     END AS message
-  FROM _nibrs_arrestee_rows a
-);
+  FROM _nibrs_arrestee_rows a""", "subject_uid") + """
 -- Placement: the incident's offense of the arrest offense code, else the incident's one location.
 CREATE OR REPLACE TEMP TABLE _nibrs_placement AS
 SELECT a.subject_uid,
@@ -450,10 +457,9 @@ SELECT subject_uid AS subject_id, incident_uid AS incident_id, NULL::VARCHAR AS 
        ELSE race_by_code END AS race_ethnicity,
   coalesce(sex, 'unknown') AS sex, NULL::VARCHAR AS disability, NULL::VARCHAR AS english_learner,
   _file AS source_file
-FROM _nibrs_arrestee_fates WHERE rank = 1
-ORDER BY subject_id;
+FROM _nibrs_arrestee_fates WHERE rank = 1;
 CREATE OR REPLACE TABLE {OUTPUTS['outcomes']} AS
-SELECT {mint_id_sql('out', [SOURCE_SYSTEM, '=a.data_year', '=a.arrestee_id'])} AS outcome_id,
+SELECT {mint_id_sql('out', [literal(SOURCE_SYSTEM), 'a.data_year', 'a.arrestee_id'])} AS outcome_id,
   a.subject_uid AS subject_id, a.incident_uid AS incident_id, NULL::VARCHAR AS decided_by_officer_uid,
   true AS police_contact, a.custody AS taken_into_custody, a.arrest_type AS nibrs_arrest_type,
   CASE WHEN a.de52 IS NOT NULL THEN a.de52 WHEN a.age >= 18 THEN 'not_applicable' ELSE 'unknown' END
@@ -470,8 +476,7 @@ SELECT {mint_id_sql('out', [SOURCE_SYSTEM, '=a.data_year', '=a.arrestee_id'])} A
 FROM _nibrs_arrestee_fates a
 JOIN _nibrs_placement p USING (subject_uid)
 LEFT JOIN _nibrs_map_location ml ON ml.location_code = p.location_code
-WHERE a.rank = 1
-ORDER BY outcome_id;
+WHERE a.rank = 1;
 """
 
 # -- agencies reference ---------------------------------------------------------------------------
@@ -494,8 +499,7 @@ SELECT a.ori AS agency_ori, a.year AS data_year, a.agency_name, a.state_abbr, a.
 FROM _nibrs_agency_rows a
 JOIN participation p USING (ori, year)
 LEFT JOIN activity act USING (ori, year)
-WHERE a.rank = 1
-ORDER BY agency_ori, data_year;
+WHERE a.rank = 1;
 """
 
 
@@ -503,26 +507,19 @@ ORDER BY agency_ori, data_year;
 
 def _fates_sql(unused_roles: Sequence[str], staged: dict[str, str]) -> str:
     """One fate per staged row: the union of every role's fates (unknown roles: ``table_not_used``)."""
-    agency_key = "a.ori || '|' || CAST(a.year AS VARCHAR)"
     parts = [
         _fate_part("_nibrs_code_rows", "nibrs_codes", "code_table || '|' || source_id", "duplicate_code_row",
                    "'same id and code as an earlier row of ' || code_table", merged_when="reason = 'duplicate_code_row'",
                    message="CASE WHEN reason = 'conflicting_code_row' THEN code_table || ' id ' || source_id || "
                            "' is given another code earlier in ' || partition "
                            "WHEN reason = 'missing_value' THEN 'id or code is blank' END"),
-        f"""SELECT a._file, a._row,
-              CASE WHEN a.reason IS NOT NULL THEN 'rejected' WHEN a.rank = 1 THEN 'kept' ELSE 'merged' END AS status,
-              CASE WHEN a.reason IS NULL THEN 'agencies' END AS "table",
-              CASE WHEN a.reason IS NULL THEN {agency_key} END AS record_id,
-              CASE WHEN a.reason IS NOT NULL THEN a.reason WHEN a.rank > 1 THEN 'duplicate_agency' END AS reason,
-              CASE WHEN a.reason IS NOT NULL THEN a.message WHEN a.rank > 1 THEN
-                'agency ' || a.ori || ' is listed again for ' || CAST(a.year AS VARCHAR) ||
-                CASE WHEN p.n > 1 THEN ' with another participated flag (' || p.flags || '): nibrs_participated unknown'
-                     ELSE '' END END AS message
-            FROM _nibrs_agency_rows a
-            LEFT JOIN (SELECT ori, year, count(DISTINCT participated) AS n,
-                         string_agg(DISTINCT participated, '/' ORDER BY participated) AS flags
-                       FROM _nibrs_agency_rows WHERE reason IS NULL GROUP BY ALL) p USING (ori, year)""",
+        _fate_part("""(SELECT a.*, p.n_flags, p.flags FROM _nibrs_agency_rows a LEFT JOIN (
+                         SELECT ori, year, count(DISTINCT participated) AS n_flags,
+                           string_agg(DISTINCT participated, '/' ORDER BY participated) AS flags
+                         FROM _nibrs_agency_rows WHERE reason IS NULL GROUP BY ALL) p USING (ori, year))""",
+                   "agencies", "ori || '|' || CAST(year AS VARCHAR)", "duplicate_agency",
+                   "'agency ' || ori || ' is listed again for ' || CAST(year AS VARCHAR) || CASE WHEN n_flags > 1 "
+                   "THEN ' with another participated flag (' || flags || '): nibrs_participated unknown' ELSE '' END"),
         _fate_part("_nibrs_incident_fates", "incidents", "incident_uid", "duplicate_incident",
                    "'incident ' || incident_id || ' appears again for ' || CAST(year AS VARCHAR)",
                    note="CASE WHEN incident_hour IS NOT NULL AND NOT coalesce(hour BETWEEN 0 AND 23, false) THEN "
@@ -546,8 +543,7 @@ def _fates_sql(unused_roles: Sequence[str], staged: dict[str, str]) -> str:
             FROM {ident(staged[role])}""")
     union = "\nUNION ALL\n".join(parts)
     return f"""CREATE OR REPLACE TABLE {OUTPUTS['fates']} AS
-        SELECT _file, _row, status, "table", record_id, reason, message FROM ({union})
-        ORDER BY _file, _row"""
+        SELECT _file, _row, status, "table", record_id, reason, message FROM ({union})"""
 
 
 def _fate_part(source: str, table: str, record_id: str, duplicate_reason: str, duplicate_message: str, *,
