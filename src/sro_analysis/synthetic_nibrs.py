@@ -40,6 +40,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -314,7 +315,7 @@ def _locations() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _agencies(s: _State) -> dict[str, np.ndarray]:
-    n_ag = max(3, round(s.n / INCIDENTS_PER_AGENCY))
+    n_ag = min(max(3, round(s.n / INCIDENTS_PER_AGENCY)), 9990)  # ORIs have three county digits
     status = _pick(s.rng, list(AGENCY_REPORTING.values()), n_ag)  # 0 full, 1 partial, 2 none
     status[0] = 0  # every state has a reporting agency
     months = np.ones((n_ag, 12), dtype=bool)
@@ -452,9 +453,9 @@ def _truth(s: _State, inc: dict, off: dict, arr: dict, ag: dict, codes: np.ndarr
         "partition": f"{s.abbr}-{s.year}", "schema": schema, "rows": rows,
         "incidents": int((~bad_incident).sum()), "offenses": int(off["incident"].size - orphaned_offenses),
         "arrestees": int(keep.sum()), "juvenile_arrestees": int(juvenile.sum()),
-        "juvenile_placement": {p: int((juvenile & (placement == p)).sum())
-                               for p in ("not_placed", "offense_type", "single_location") if (juvenile & (placement == p)).any()},
     }
+    placed = Counter(placement[juvenile].tolist())
+    out["juvenile_placement"] = {p: placed[p] for p in sorted(placed)}
     oris = ag["ori"][inc["agency"][arr["incident"]]]
     for c in SCHOOL_CODES:
         hit = juvenile & (code == c)
