@@ -289,6 +289,10 @@ def test_small_release_fates(small):
         ("rejected", "unmapped_label"), ("rejected", "unmapped_label"), ("rejected", "unparseable_number"),
         ("merged", "duplicate_arrestee")]
     assert fates.loc[(arr, 2), "message"] == "arrest_date 'xx' is not a date: outcome_date left blank"
+    assert fates.loc[(arr, 8), ["column", "value"]].tolist() == ["age_num", "fifteen"]
+    assert fates.loc[(arr, 7), ["column", "value"]].tolist() == ["under_18_disposition_code", "Q"]
+    assert fates.loc[(inc, 2), ["column", "value", "message"]].tolist() == [
+        "incident_date", "31-FEB-20", "incident_date '31-FEB-20' is not a date"]
     assert fates.loc[(arr, 6), "message"] == "arrest_type_id 7 is not in the arrest-type table of XX-2020/"
     assert fate(fates, "XX-2020/NIBRS_MONTH.csv", 1) == ("rejected", "table_not_used")
     assert fates.loc[(inc, 4), "message"] == "incident_hour '25' is not an hour 0-23: occurred_at at midnight"
@@ -347,3 +351,20 @@ def test_mint_id_sql_is_mint_id():
     for parts in (["nibrs", 2016, "84679808"], ["a", None, ""], ["é\u00e9", "x\x1fy", 0]):
         sql = nibrs.mint_id_sql("p", [nibrs.literal(p) for p in parts])
         assert con.execute(f"SELECT {sql}").fetchone()[0] == mint_id("p", *parts)
+
+
+def test_engine_row_columns_are_read_too():
+    """Staged views named as the engine names them (source_file, source_row) give the same fates."""
+    def fates(rename: bool) -> list:
+        con = duckdb.connect()
+        staged = stage_tables(con, small_release())
+        for name in staged.values():
+            if rename:
+                con.execute(f"ALTER TABLE {name} RENAME _file TO source_file")
+                con.execute(f"ALTER TABLE {name} RENAME _row TO source_row")
+        out = nibrs.derive(con, staged)
+        return con.execute(f"SELECT * FROM {out['fates']} ORDER BY _file, _row").fetchall()
+
+    renamed = fates(True)
+    assert renamed == fates(False)
+    assert len(renamed) == sum(len(r) for r in small_release().values())

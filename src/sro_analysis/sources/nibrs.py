@@ -110,13 +110,14 @@ def derive(con: duckdb.DuckDBPyConnection, staged: dict[str, str]) -> dict[str, 
     ``staged`` maps roles (see the module docstring) to DuckDB tables; roles not staged count as
     empty, roles this derivation does not know have their rows rejected ``table_not_used``.
     Returns ``{"incidents", "incident_subjects", "outcomes", "agencies", "nibrs_codes", "fates"}``
-    -> table names; ``fates`` has ``_file, _row, status, table, record_id, reason, message``.
+    -> table names; ``fates`` has ``_file, _row, status, table, record_id, reason, message, column, value``
+    (``column`` and ``value``: the raw cell a rejection is about).
     """
     _stage_inputs(con, staged)
     for step in (_CODES_SQL, _INCIDENT_ROWS_SQL, _AGENCY_ROWS_SQL, _INCIDENT_FATES_SQL, _OFFENSE_SQL,
                  _INCIDENTS_SQL, _ARRESTEE_SQL, _SUBJECTS_OUTCOMES_SQL, _AGENCIES_SQL):
         con.execute(step)
-    con.execute(_fates_sql(sorted(set(staged) - set(CODE_TABLES) - set(DATA_TABLES)), staged))
+    con.execute(_fates_sql(con, sorted(set(staged) - set(CODE_TABLES) - set(DATA_TABLES)), staged))
     _drop_intermediates(con)
     return dict(OUTPUTS)
 
@@ -171,6 +172,23 @@ FROM {table}_checked c LEFT JOIN (
 """
 
 
+def _checks(checks: Sequence[tuple[str, str, str, str]], prefix: str = "") -> str:
+    """``reason, message, bad_column, bad_value`` of the first failing check (NULL when none fails).
+
+    A check is ``(condition, reason, column, message)``: a SQL condition, the reason code, the raw
+    column at fault (its value is recorded with ``prefix``) and a SQL expression for the sentence.
+    """
+    def case(values: list[str]) -> str:
+        return "CASE " + " ".join(f"WHEN {c[0]} THEN {v}" for c, v in zip(checks, values)) + " END"
+
+    return ",\n    ".join((
+        case([literal(c[1]) for c in checks]) + " AS reason",
+        case([c[3] for c in checks]) + " AS message",
+        case([literal(c[2]) for c in checks]) + " AS bad_column",
+        case([f"{prefix}{c[2]}" for c in checks]) + " AS bad_value",
+    ))
+
+
 # -- staging: one normalised table per role, every column present -------------------------------
 
 def _stage_inputs(con: duckdb.DuckDBPyConnection, staged: dict[str, str]) -> None:
@@ -198,14 +216,20 @@ def _stage_inputs(con: duckdb.DuckDBPyConnection, staged: dict[str, str]) -> Non
 
 
 def _normalised(con: duckdb.DuckDBPyConnection, table: str | None, columns: Sequence[str]) -> str:
-    """SELECT of ``table`` with ``_file, _row, partition`` and ``columns`` trimmed (NULL when absent)."""
+    """SELECT of ``table`` with ``_file, _row, partition`` and ``columns`` trimmed (NULL when absent).
+
+    The row's file and number are read from ``_file``/``_row`` or, as the engine's staged views
+    name them, ``source_file``/``source_row``.
+    """
+    cols = "".join(f", NULL::VARCHAR AS {c}" for c in columns)
     if table is None:
-        cols = ", ".join(f"NULL::VARCHAR AS {c}" for c in columns)
-        return f"SELECT NULL::VARCHAR AS _file, NULL::BIGINT AS _row, NULL::VARCHAR AS partition, {cols} WHERE false"
+        return f"SELECT NULL::VARCHAR AS _file, NULL::BIGINT AS _row, NULL::VARCHAR AS partition{cols} WHERE false"
     present = {r[0] for r in con.execute(f"DESCRIBE {ident(table)}").fetchall()}
-    cols = ", ".join(f"{_blank(ident(c)) if c in present else 'NULL::VARCHAR'} AS {c}" for c in columns)
-    partition = "regexp_replace(_file, '[^/\\\\]*$', '')"
-    return f"SELECT _file, CAST(_row AS BIGINT) AS _row, {partition} AS partition, {cols} FROM {ident(table)}"
+    cols = "".join(f", {_blank(ident(c)) if c in present else 'NULL::VARCHAR'} AS {c}" for c in columns)
+    file, row = ("_file", "_row") if "_file" in present else ("source_file", "source_row")
+    partition = f"regexp_replace({file}, '[^/\\\\]*$', '')"
+    return (f"SELECT {file} AS _file, CAST({row} AS BIGINT) AS _row, {partition} AS partition{cols} "
+            f"FROM {ident(table)}")
 
 
 def _drop_intermediates(con: duckdb.DuckDBPyConnection) -> None:
@@ -264,17 +288,14 @@ _AGENCY_ROWS_SQL = _ranked("_nibrs_agency_rows", """
     coalesce(a.pub_agency_name, a.agency_name) AS agency_name, a.state_abbr, a.agency_type_name,
     try_cast(a.population AS BIGINT) AS population, upper(a.participated) AS participated,
     coalesce(try_cast(a.data_year AS INTEGER), py.year) AS year, a.data_year AS year_raw,
-    CASE WHEN a.agency_id IS NULL THEN 'missing_value'
-         WHEN a.ori IS NULL THEN 'missing_value'
-         WHEN NOT regexp_full_match(upper(a.ori), '[A-Z0-9]{9}') THEN 'invalid_value'
-         WHEN coalesce(try_cast(a.data_year AS INTEGER), py.year) IS NULL THEN 'no_data_year'
-    END AS reason,
-    CASE WHEN a.agency_id IS NULL THEN 'agency_id is blank'
-         WHEN a.ori IS NULL THEN 'ori is blank: the agency cannot be identified'
-         WHEN NOT regexp_full_match(upper(a.ori), '[A-Z0-9]{9}') THEN 'ori ''' || a.ori || ''' is not a 9-character ORI'
-         WHEN coalesce(try_cast(a.data_year AS INTEGER), py.year) IS NULL THEN
-           'no data_year on the row and no incident in ' || a.partition || ' to take the year from'
-    END AS message
+    """ + _checks((
+        ("a.agency_id IS NULL", "missing_value", "agency_id", "'agency_id is blank'"),
+        ("a.ori IS NULL", "missing_value", "ori", "'ori is blank: the agency cannot be identified'"),
+        ("NOT regexp_full_match(upper(a.ori), '[A-Z0-9]{9}')", "invalid_value", "ori",
+         "'ori ''' || a.ori || ''' is not a 9-character ORI'"),
+        ("coalesce(try_cast(a.data_year AS INTEGER), py.year) IS NULL", "no_data_year", "data_year",
+         "'no data_year on the row and no incident in ' || a.partition || ' to take the year from'"),
+    ), "a.") + """
   FROM _nibrs_src_agencies a LEFT JOIN _nibrs_partition_year py USING (partition)""", "ori, year") + """
 -- Incident agency_id -> ORI within a download (first valid agency row of that id).
 CREATE OR REPLACE TEMP TABLE _nibrs_agency_lookup AS
@@ -285,19 +306,22 @@ QUALIFY row_number() OVER (PARTITION BY partition, agency_id ORDER BY _file, _ro
 _INCIDENT_FATES_SQL = _ranked("_nibrs_incident_fates", f"""
   SELECT i.*, al.ori,
     {mint_id_sql('inc', [literal(SOURCE_SYSTEM), 'i.year', 'i.incident_id'])} AS incident_uid,
-    CASE WHEN i.incident_id IS NULL THEN 'missing_value'
-         WHEN i.incident_date IS NULL THEN 'missing_value'
-         WHEN i.incident_ts IS NULL THEN 'unparseable_date'
-         WHEN i.agency_id IS NULL THEN 'missing_value'
-         WHEN al.ori IS NULL THEN 'unknown_agency'
-    END AS reason,
-    CASE WHEN i.incident_id IS NULL THEN 'incident_id is blank'
-         WHEN i.incident_date IS NULL THEN 'incident_date is blank'
-         WHEN i.incident_ts IS NULL THEN 'incident_date ''' || i.incident_date || ''' is not a date'
-         WHEN i.agency_id IS NULL THEN 'agency_id is blank'
-         WHEN al.ori IS NULL THEN 'agency_id ' || i.agency_id || ' is not in the agencies table of ' || i.partition
-    END AS message,
-    try_cast(i.incident_hour AS INTEGER) AS hour
+    """ + _checks((
+        ("i.incident_id IS NULL", "missing_value", "incident_id", "'incident_id is blank'"),
+        ("i.incident_date IS NULL", "missing_value", "incident_date", "'incident_date is blank'"),
+        ("i.incident_ts IS NULL", "unparseable_date", "incident_date",
+         "'incident_date ''' || i.incident_date || ''' is not a date'"),
+        ("i.agency_id IS NULL", "missing_value", "agency_id", "'agency_id is blank'"),
+        ("al.ori IS NULL", "unknown_agency", "agency_id",
+         "'agency_id ' || i.agency_id || ' is not in the agencies table of ' || i.partition"),
+    ), "i.") + """,
+    try_cast(i.incident_hour AS INTEGER) AS hour,
+    -- a kept row whose optional value could not be used: said in its fate, the value left blank
+    CASE WHEN i.incident_hour IS NOT NULL AND NOT coalesce(try_cast(i.incident_hour AS INTEGER) BETWEEN 0 AND 23, false)
+           THEN 'incident_hour ''' || i.incident_hour || ''' is not an hour 0-23: occurred_at at midnight'
+         WHEN i.cleared_except_id IS NOT NULL AND coalesce(i.cleared_code, '') NOT IN ('A', 'B', 'C', 'D', 'E', 'N')
+           THEN 'cleared_except_id ' || i.cleared_except_id || ' has no exceptional-clearance code: left blank'
+    END AS note
   FROM _nibrs_incident_rows i
   LEFT JOIN _nibrs_agency_lookup al ON al.partition = i.partition AND al.agency_id = i.agency_id""",
                                "incident_uid") + """
@@ -312,21 +336,19 @@ QUALIFY row_number() OVER (PARTITION BY partition, incident_id ORDER BY _file, _
 _OFFENSE_SQL = """
 CREATE OR REPLACE TEMP TABLE _nibrs_offense_fates AS
 SELECT o._file, o._row, r.incident_uid, lt.code AS location_code, lt.name AS location_name, ot.code AS offense_code,
-  CASE WHEN o.incident_id IS NULL THEN 'missing_value'
-       WHEN r.incident_uid IS NULL THEN 'unknown_incident'
-       WHEN o.location_id IS NULL THEN 'missing_value'
-       WHEN lt.code IS NULL OR ml.location_code IS NULL THEN 'unmapped_label'
-       WHEN o.offense_type_id IS NULL THEN 'missing_value'
-       WHEN ot.code IS NULL THEN 'unmapped_label'
-  END AS reason,
-  CASE WHEN o.incident_id IS NULL THEN 'incident_id is blank'
-       WHEN r.incident_uid IS NULL THEN 'incident ' || o.incident_id || ' is absent or rejected'
-       WHEN o.location_id IS NULL THEN 'location_id is blank'
-       WHEN lt.code IS NULL THEN 'location_id ' || o.location_id || ' is not in the location-type table of ' || o.partition
-       WHEN ml.location_code IS NULL THEN 'location code ' || lt.code || ' is not in schema/maps/nibrs_location_type.csv'
-       WHEN o.offense_type_id IS NULL THEN 'offense_type_id is blank'
-       WHEN ot.code IS NULL THEN 'offense_type_id ' || o.offense_type_id || ' is not in the offense-type table of ' || o.partition
-  END AS message
+  """ + _checks((
+      ("o.incident_id IS NULL", "missing_value", "incident_id", "'incident_id is blank'"),
+      ("r.incident_uid IS NULL", "unknown_incident", "incident_id",
+       "'incident ' || o.incident_id || ' is absent or rejected'"),
+      ("o.location_id IS NULL", "missing_value", "location_id", "'location_id is blank'"),
+      ("lt.code IS NULL", "unmapped_label", "location_id",
+       "'location_id ' || o.location_id || ' is not in the location-type table of ' || o.partition"),
+      ("ml.location_code IS NULL", "unmapped_label", "location_id",
+       "'location code ' || lt.code || ' is not in schema/maps/nibrs_location_type.csv'"),
+      ("o.offense_type_id IS NULL", "missing_value", "offense_type_id", "'offense_type_id is blank'"),
+      ("ot.code IS NULL", "unmapped_label", "offense_type_id",
+       "'offense_type_id ' || o.offense_type_id || ' is not in the offense-type table of ' || o.partition"),
+  ), "o.") + """
 FROM _nibrs_src_offense o
 LEFT JOIN _nibrs_incident_ref r ON r.partition = o.partition AND r.cde_incident_id = o.incident_id
 LEFT JOIN _nibrs_lookup lt ON lt.code_table = 'location_type' AND lt.partition = o.partition AND lt.source_id = o.location_id
@@ -396,40 +418,35 @@ LEFT JOIN _nibrs_map_outcome mo ON mo.raw_label = aty.code || '|' || coalesce(up
 LEFT JOIN _nibrs_dates ad ON ad.text = a.arrest_date;
 """ + _ranked("_nibrs_arrestee_fates", """
   SELECT a.*,
-    CASE WHEN arrestee_id IS NULL OR incident_id IS NULL THEN 'missing_value'
-         WHEN incident_uid IS NULL THEN 'unknown_incident'
-         WHEN arrest_type_id IS NULL THEN 'missing_value'
-         WHEN arrest_type IS NULL THEN 'unmapped_label'
-         WHEN de52 IS NOT NULL AND de52 NOT IN ('H', 'R') THEN 'unmapped_label'
-         WHEN canonical IS NULL THEN 'unmapped_label'
-         WHEN offense_type_id IS NULL THEN 'missing_value'
-         WHEN offense_code IS NULL THEN 'unmapped_label'
-         WHEN age_num IS NOT NULL AND age IS NULL THEN 'unparseable_number'
-         WHEN age > 120 THEN 'out_of_range'
-         WHEN sex_raw IS NOT NULL AND sex IS NULL THEN 'unmapped_label'
-         WHEN race_id IS NOT NULL AND race_by_code IS NULL THEN 'unmapped_label'
-         WHEN ethnicity_id IS NOT NULL AND race_ethnicity_rule IS NULL THEN 'unmapped_label'
-    END AS reason,
-    CASE WHEN arrestee_id IS NULL THEN 'arrestee_id is blank'
-         WHEN incident_id IS NULL THEN 'incident_id is blank'
-         WHEN incident_uid IS NULL THEN 'incident ' || incident_id || ' is absent or rejected'
-         WHEN arrest_type_id IS NULL THEN 'arrest_type_id is blank'
-         WHEN arrest_type IS NULL THEN 'arrest_type_id ' || arrest_type_id || ' is not in the arrest-type table of ' || partition
-         WHEN de52 IS NOT NULL AND de52 NOT IN ('H', 'R') THEN
-           'under_18_disposition_code ''' || de52 || ''' is not H or R'
-         WHEN canonical IS NULL THEN 'arrest type ' || arrest_type || ' is not in schema/maps/outcome_map_nibrs.csv'
-         WHEN offense_type_id IS NULL THEN 'offense_type_id is blank'
-         WHEN offense_code IS NULL THEN 'offense_type_id ' || offense_type_id || ' is not in the offense-type table of ' || partition
-         WHEN age_num IS NOT NULL AND age IS NULL THEN 'age_num ''' || age_num || ''' is not a whole number'
-         WHEN age > 120 THEN 'age_num ' || age_num || ' is above 120'
-         WHEN sex_raw IS NOT NULL AND sex IS NULL THEN 'sex_code ''' || sex_raw || ''' is not in schema/maps/nibrs_sex.csv'
-         WHEN race_id IS NOT NULL AND race_by_code IS NULL THEN 'race_id ' || race_id ||
-           ' is not in the race table of ' || partition || ' or its code is not in schema/maps/nibrs_race.csv'
-         WHEN ethnicity_id IS NOT NULL AND race_ethnicity_rule IS NULL THEN 'ethnicity_id ' || ethnicity_id ||
-           ' is not in the ethnicity table of ' || partition || ' or its code is not in schema/maps/nibrs_ethnicity.csv'
-         WHEN arrest_date IS NOT NULL AND arrest_ts IS NULL THEN
-           'arrest_date ''' || arrest_date || ''' is not a date: outcome_date left blank'
-    END AS message
+    """ + _checks((
+        ("arrestee_id IS NULL", "missing_value", "arrestee_id", "'arrestee_id is blank'"),
+        ("incident_id IS NULL", "missing_value", "incident_id", "'incident_id is blank'"),
+        ("incident_uid IS NULL", "unknown_incident", "incident_id",
+         "'incident ' || incident_id || ' is absent or rejected'"),
+        ("arrest_type_id IS NULL", "missing_value", "arrest_type_id", "'arrest_type_id is blank'"),
+        ("arrest_type IS NULL", "unmapped_label", "arrest_type_id",
+         "'arrest_type_id ' || arrest_type_id || ' is not in the arrest-type table of ' || partition"),
+        ("de52 IS NOT NULL AND de52 NOT IN ('H', 'R')", "unmapped_label", "under_18_disposition_code",
+         "'under_18_disposition_code ''' || de52 || ''' is not H or R'"),
+        ("canonical IS NULL", "unmapped_label", "arrest_type_id",
+         "'arrest type ' || arrest_type || ' is not in schema/maps/outcome_map_nibrs.csv'"),
+        ("offense_type_id IS NULL", "missing_value", "offense_type_id", "'offense_type_id is blank'"),
+        ("offense_code IS NULL", "unmapped_label", "offense_type_id",
+         "'offense_type_id ' || offense_type_id || ' is not in the offense-type table of ' || partition"),
+        ("age_num IS NOT NULL AND age IS NULL", "unparseable_number", "age_num",
+         "'age_num ''' || age_num || ''' is not a whole number'"),
+        ("age > 120", "out_of_range", "age_num", "'age_num ' || age_num || ' is above 120'"),
+        ("sex_raw IS NOT NULL AND sex IS NULL", "unmapped_label", "sex_code",
+         "'sex_code ''' || sex_raw || ''' is not in schema/maps/nibrs_sex.csv'"),
+        ("race_id IS NOT NULL AND race_by_code IS NULL", "unmapped_label", "race_id",
+         "'race_id ' || race_id || ' is not in the race table of ' || partition || "
+         "' or its code is not in schema/maps/nibrs_race.csv'"),
+        ("ethnicity_id IS NOT NULL AND race_ethnicity_rule IS NULL", "unmapped_label", "ethnicity_id",
+         "'ethnicity_id ' || ethnicity_id || ' is not in the ethnicity table of ' || partition || "
+         "' or its code is not in schema/maps/nibrs_ethnicity.csv'"),
+    )) + """,
+    CASE WHEN arrest_date IS NOT NULL AND arrest_ts IS NULL
+      THEN 'arrest_date ''' || arrest_date || ''' is not a date: outcome_date left blank' END AS note
   FROM _nibrs_arrestee_rows a""", "subject_uid") + """
 -- Placement: the incident's offense of the arrest offense code, else the incident's one location.
 CREATE OR REPLACE TEMP TABLE _nibrs_placement AS
@@ -505,15 +522,16 @@ WHERE a.rank = 1;
 
 # -- fates -----------------------------------------------------------------------------------------
 
-def _fates_sql(unused_roles: Sequence[str], staged: dict[str, str]) -> str:
+def _fates_sql(con: duckdb.DuckDBPyConnection, unused_roles: Sequence[str], staged: dict[str, str]) -> str:
     """One fate per staged row: the union of every role's fates (unknown roles: ``table_not_used``)."""
     parts = [
-        _fate_part("_nibrs_code_rows", "nibrs_codes", "code_table || '|' || source_id", "duplicate_code_row",
+        _fate_part("(SELECT *, NULL AS bad_column, NULL AS bad_value, NULL AS note FROM _nibrs_code_rows)",
+                   "nibrs_codes", "code_table || '|' || source_id", "duplicate_code_row",
                    "'same id and code as an earlier row of ' || code_table", merged_when="reason = 'duplicate_code_row'",
                    message="CASE WHEN reason = 'conflicting_code_row' THEN code_table || ' id ' || source_id || "
                            "' is given another code earlier in ' || partition "
                            "WHEN reason = 'missing_value' THEN 'id or code is blank' END"),
-        _fate_part("""(SELECT a.*, p.n_flags, p.flags FROM _nibrs_agency_rows a LEFT JOIN (
+        _fate_part("""(SELECT a.*, p.n_flags, p.flags, NULL AS note FROM _nibrs_agency_rows a LEFT JOIN (
                          SELECT ori, year, count(DISTINCT participated) AS n_flags,
                            string_agg(DISTINCT participated, '/' ORDER BY participated) AS flags
                          FROM _nibrs_agency_rows WHERE reason IS NULL GROUP BY ALL) p USING (ori, year))""",
@@ -521,40 +539,37 @@ def _fates_sql(unused_roles: Sequence[str], staged: dict[str, str]) -> str:
                    "'agency ' || ori || ' is listed again for ' || CAST(year AS VARCHAR) || CASE WHEN n_flags > 1 "
                    "THEN ' with another participated flag (' || flags || '): nibrs_participated unknown' ELSE '' END"),
         _fate_part("_nibrs_incident_fates", "incidents", "incident_uid", "duplicate_incident",
-                   "'incident ' || incident_id || ' appears again for ' || CAST(year AS VARCHAR)",
-                   note="CASE WHEN incident_hour IS NOT NULL AND NOT coalesce(hour BETWEEN 0 AND 23, false) THEN "
-                        "'incident_hour ''' || incident_hour || ''' is not an hour 0-23: occurred_at at midnight' "
-                        "WHEN cleared_except_id IS NOT NULL AND coalesce(cleared_code, '') NOT IN "
-                        "('A', 'B', 'C', 'D', 'E', 'N') THEN 'cleared_except_id ' || cleared_except_id || "
-                        "' has no exceptional-clearance code: left blank' END"),
+                   "'incident ' || incident_id || ' appears again for ' || CAST(year AS VARCHAR)"),
         """SELECT _file, _row, CASE WHEN reason IS NULL THEN 'merged' ELSE 'rejected' END AS status,
               CASE WHEN reason IS NULL THEN 'incidents' END AS "table",
               CASE WHEN reason IS NULL THEN incident_uid END AS record_id,
-              coalesce(reason, 'offense_of_incident') AS reason, message
+              coalesce(reason, 'offense_of_incident') AS reason, message, bad_column AS "column", bad_value AS value
             FROM _nibrs_offense_fates""",
         _fate_part("_nibrs_arrestee_fates", "incident_subjects", "subject_uid", "duplicate_arrestee",
-                   "'arrestee ' || arrestee_id || ' appears again for ' || CAST(data_year AS VARCHAR)",
-                   note="message"),
+                   "'arrestee ' || arrestee_id || ' appears again for ' || CAST(data_year AS VARCHAR)"),
     ]
     for role in unused_roles:
-        parts.append(f"""SELECT _file, CAST(_row AS BIGINT) AS _row, 'rejected' AS status, NULL AS "table",
+        parts.append(f"""SELECT _file, _row, 'rejected' AS status, NULL AS "table",
               NULL AS record_id, 'table_not_used' AS reason,
-              {literal(f'the NIBRS derivation does not read table role {role!r}')} AS message
-            FROM {ident(staged[role])}""")
+              {literal(f'the NIBRS derivation does not read table role {role!r}')} AS message,
+              NULL AS "column", NULL AS value
+            FROM ({_normalised(con, staged[role], ())})""")
     union = "\nUNION ALL\n".join(parts)
     return f"""CREATE OR REPLACE TABLE {OUTPUTS['fates']} AS
-        SELECT _file, _row, status, "table", record_id, reason, message FROM ({union})"""
+        SELECT _file, _row, status, "table", record_id, reason, message, "column", value FROM ({union})"""
 
 
 def _fate_part(source: str, table: str, record_id: str, duplicate_reason: str, duplicate_message: str, *,
-               merged_when: str = "rank > 1", message: str = "message", note: str = "NULL") -> str:
-    """Fates of a table whose rows carry ``reason`` (NULL = usable) and ``rank`` (1 = first of its id)."""
+               merged_when: str = "rank > 1", message: str = "message") -> str:
+    """Fates of rows carrying ``reason`` (NULL = usable), ``rank`` (1 = first of its id), ``note``
+    (what a kept row lost), ``bad_column`` and ``bad_value`` (the value a rejection is about)."""
     return f"""SELECT _file, _row,
           CASE WHEN {merged_when} THEN 'merged' WHEN reason IS NOT NULL THEN 'rejected' ELSE 'kept' END AS status,
           CASE WHEN reason IS NULL OR {merged_when} THEN {literal(table)} END AS "table",
           CASE WHEN reason IS NULL OR {merged_when} THEN {record_id} END AS record_id,
           CASE WHEN {merged_when} THEN {literal(duplicate_reason)} ELSE reason END AS reason,
           CASE WHEN {merged_when} THEN {duplicate_message} WHEN reason IS NOT NULL THEN {message}
-               ELSE {note} END AS message
+               ELSE note END AS message,
+          CASE WHEN NOT coalesce({merged_when}, false) THEN bad_column END AS "column",
+          CASE WHEN NOT coalesce({merged_when}, false) THEN bad_value END AS value
         FROM {source}"""
-
