@@ -521,7 +521,7 @@ class Days:
     null: np.ndarray | None = None
 
 
-def _render(value, kind: str, n: int, schema: Schema) -> pa.Array | pa.Scalar:
+def _render(value, kind: str, schema: Schema) -> pa.Array | pa.Scalar:
     """One column as CSV cell texts (a null cell stays null, written as nothing)."""
     if value is None:
         return pa.scalar('""' if (kind == "str" and schema == "current") else None, pa.string())
@@ -576,7 +576,7 @@ def _write_table(path: Path, columns: tuple[tuple[str, str], ...], data: dict, n
             cells = []
             for name, kind in columns:
                 value = _slice(data.get(name.lower()), start, stop)
-                cell = _render(value, kind, stop - start, schema)
+                cell = _render(value, kind, schema)
                 for row, raw in (overrides or {}).get(name.lower(), {}).items():
                     if start <= row < stop:
                         cell = _replace_cell(cell, row - start, raw, stop - start)

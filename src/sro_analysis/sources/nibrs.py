@@ -33,7 +33,9 @@ Records:
 * **agencies**: one per (ORI, data year); legacy agency rows, which carry no year, take their
   partition's year (the most frequent incident data year). ``reported`` / ``incident_months``
   come from the kept incidents: an agency with no incident did not report, never "zero".
-* **nibrs_codes**: every code-table row, so the ledger shows which id meant which code.
+* **nibrs_codes**: every code-table row, so the ledger shows which id meant which code. The age
+  and cleared-exceptionally codes are recorded but decide nothing: juvenile is ``age_num`` < 18
+  (``age_at_incident``), and ``nibrs_cleared_except`` keeps the clearance code of the incident.
 
 Fates (``kept`` / ``merged`` / ``rejected``, reason codes): offense rows are ``merged`` into their
 incident (``offense_of_incident``); repeated ids ``duplicate_incident``, ``duplicate_arrestee``,
