@@ -780,3 +780,104 @@ CAMPUS_LINKS = Table(
 
 TABLES.update({t.name: t for t in (NYC_DIRECTORY_ROWS, BUILDINGS, CAMPUS_LINKS)})
 # END ADDITION (NYC)
+
+
+# =============================================================================================
+# BEGIN NIBRS additions (branch `nibrs`): FBI NIBRS Crime Data Explorer state-year tables.
+# Additions only: two reference tables, optional fields on incidents and outcomes, and one new
+# value in each of two enums. Existing tables are rebuilt here with the extra fields appended
+# (dataclasses.replace), so no line above changes; a merge can fold this block into the
+# definitions above.
+
+#: ``nibrs``: FBI NIBRS incident reports (CDE downloads).
+SOURCE_SYSTEM = SOURCE_SYSTEM + ("nibrs",)
+#: ``school_unspecified``: at a school, building or grounds not recorded. NIBRS location code 53
+#: (School-Elementary/Secondary) and legacy 22 (School/College) do not say which; mapping them
+#: to ``school_building`` would claim a precision the source lacks.
+LOCATION_TYPE = LOCATION_TYPE + ("school_unspecified",)
+#: Why a NIBRS location needs care: ``legacy_school_college`` (code 22 mixes colleges with K-12
+#: schools), ``several_locations`` (the incident's offenses are at different places and none
+#: decides), ``no_offense`` (no offense row to take a location from).
+NIBRS_LOCATION_FLAG = ("none", "legacy_school_college", "several_locations", "no_offense")
+
+AGENCIES = Table(
+    name="agencies",
+    description="Reporting agencies per data year (NIBRS: ORI and name). An agency absent from a year's "
+                "incidents did not report that year; it is never counted as zero.",
+    grain="one row per (agency ORI, data year)",
+    kind="reference",
+    primary_key=("agency_ori", "data_year"),
+    fields=(
+        _f("agency_ori", "str", "FBI Originating Agency Identifier (9 characters).", pattern=r"^[A-Z0-9]{9}$"),
+        _f("data_year", "int", "Data year (NIBRS submission year).", minimum=1990, maximum=2100),
+        _f("agency_name", "str", "Agency name as the source publishes it (CDE PUB_AGENCY_NAME; legacy "
+           "agency_name). Names are spelled differently across CDE schemas: the ORI is the key."),
+        _f("state_abbr", "str", "State postal abbreviation.", required=False),
+        _f("agency_type", "str", "Agency type as the source writes it (City, County, University or College, ...).",
+           required=False),
+        _f("population", "int", "Population covered, as the source gives it.", required=False, minimum=0),
+        _f("nibrs_participated", "enum", "The source's PARTICIPATED flag (12 months or zero reports); unknown "
+           "where the source lacks it (legacy CDE tables) or contradicts itself.", enum=YES_NO_UNKNOWN),
+        _f("reported", "bool", "At least one incident of this agency and data year was kept."),
+        _f("incident_months", "int", "Calendar months of the data year with at least one kept incident "
+           "(fewer than 12: partial reporting).", minimum=0, maximum=12),
+        _f("source_agency_id", "str", "CDE agency_id the incident rows refer to.", required=False),
+        _f("source_file", "str", "Raw file of the agency row."),
+    ),
+)
+
+NIBRS_CODES = Table(
+    name="nibrs_codes",
+    description="The NIBRS code-table rows each file used: which numeric id meant which code in that "
+                "download (ids are looked up per file, never assumed stable).",
+    grain="one row per (code table, file, id)",
+    kind="reference",
+    primary_key=("code_table", "source_file", "source_id"),
+    fields=(
+        _f("code_table", "enum", "Which CDE code table.",
+           enum=("location_type", "arrest_type", "offense_type", "age", "race", "ethnicity", "cleared_except")),
+        _f("source_id", "str", "Numeric id of the code in the download."),
+        _f("code", "str", "NIBRS code (e.g. 53, S, 13B)."),
+        _f("name", "str", "Name of the code as the download writes it.", required=False),
+        _f("source_file", "str", "Raw file of the code row."),
+    ),
+)
+
+_NIBRS_LOCATION_FIELDS = (
+    _f("nibrs_location_code", "str", "NIBRS location code (53 = K-12 school, 22 = legacy School/College, "
+       "52 = college).", required=False, pattern=r"^\d{2}$"),
+    _f("location_flag", "enum", "Why the NIBRS location needs care (legacy code 22, several locations).",
+       required=False, enum=NIBRS_LOCATION_FLAG),
+)
+
+
+def _extended(t: Table, extra: tuple[Field, ...] = (), enums: dict[str, tuple[str, ...]] | None = None) -> Table:
+    """``t`` with fields ``extra`` appended and the enums of named fields replaced."""
+    fields = tuple(_replace(f, enum=enums[f.name]) if enums and f.name in enums else f for f in t.fields)
+    return _replace(t, fields=fields + extra)
+
+
+INCIDENTS = _extended(INCIDENTS, (
+    _f("agency_ori", "str", "ORI of the reporting agency (NIBRS).", required=False, references="agencies.agency_ori"),
+    _f("data_year", "int", "Data year of the incident report (NIBRS submission year).", required=False,
+       minimum=1990, maximum=2100),
+    *_NIBRS_LOCATION_FIELDS,
+    _f("nibrs_cleared_except", "enum", "NIBRS exceptional clearance code (E = juvenile, no custody; N = not "
+       "cleared exceptionally).", required=False, enum=("A", "B", "C", "D", "E", "N")),
+), enums={"source_system": SOURCE_SYSTEM, "location_type": LOCATION_TYPE})
+
+OUTCOMES = _extended(OUTCOMES, (
+    _f("nibrs_arrest_offense_code", "str", "NIBRS offense code the arrestee was arrested for.", required=False),
+    *_NIBRS_LOCATION_FIELDS[:1],
+    _f("location_type", "enum", "Where the offense the arrest is for happened (NIBRS: arrestee placed at "
+       "the location of its arrest offense, see location_placement).", required=False, enum=LOCATION_TYPE),
+    *_NIBRS_LOCATION_FIELDS[1:],
+    _f("location_placement", "enum", "How the arrest was placed: offense_type (the incident's offense of the "
+       "arrest offense type), single_location (no such offense; all offenses at one place), not_placed.",
+       required=False, enum=("offense_type", "single_location", "not_placed")),
+))
+
+TABLES.update({t.name: t for t in (INCIDENTS, OUTCOMES, AGENCIES, NIBRS_CODES)})
+CANONICAL_TABLES = CANONICAL_TABLES + ("agencies", "nibrs_codes")
+# END NIBRS additions
+# =============================================================================================
