@@ -39,7 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sro_analysis.clean.declare import Col, Layout, header_key
-from sro_analysis.clean.labels import label_table
+from sro_analysis.clean.labels import LabelMap, label_table
 from sro_analysis.clean.sql import NULL_MARKERS, ident, literal, number_text_sql
 from sro_analysis.schema.registry import Field, table
 
@@ -113,7 +113,7 @@ class ColumnRule:
     col: Col
     kind: str
     formats: tuple[str, ...]
-    label_map: tuple[str, str] | None
+    label_map: tuple[str | LabelMap, str] | None
     minimum: float | None
     maximum: float | None
     enum: tuple[str, ...] | None
@@ -135,7 +135,9 @@ def column_rule(col: Col) -> ColumnRule:
     if col.label_map and kind != "label":
         kind = "label"
     label_map = None
-    if col.label_map:
+    if isinstance(col.label_map, LabelMap):
+        label_map = (col.label_map, col.label_map.value_column([n for n in (f.name if f else None, col.name) if n]))
+    elif col.label_map:
         name, _, column = col.label_map.partition(":")
         label_map = (name, column or (f.name if f else col.name))
     return ColumnRule(

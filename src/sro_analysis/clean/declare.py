@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # pragma: no cover
     from sro_analysis.clean.derive import DeriveContext, Derived
+    from sro_analysis.clean.labels import LabelMap
 
 #: Staging kinds a column can be typed as when it is not a registry field.
 Kind = Literal["text", "upper", "int", "float", "date", "datetime", "time", "bool", "label", "count", "raw"]
@@ -70,7 +71,9 @@ class Col:
             lets the engine choose day/month order from the data and say so.
         label_map: ``"file.csv:column"``: non-blank cells are looked up in the map's
             ``raw_label`` (or ``key`` column) and replaced by ``column``; unmapped values follow
-            the policy (reason ``unmapped_label``).
+            the policy (reason ``unmapped_label``). Or a :class:`~sro_analysis.clean.labels.
+            LabelMap` (one vocabulary of a shared file, or a map written in a YAML mapping): its
+            value column named like the field or the column, else its only one.
         blank: value for blank cells after mapping (e.g. ``"unknown"`` for an enum).
         required_value: a blank cell rejects the row (``missing_value``).
         policy: overrides the field's policy for bad values.
@@ -86,7 +89,7 @@ class Col:
     field: str | None = None
     kind: Kind | None = None
     formats: tuple[str, ...] = ()
-    label_map: str | None = None
+    label_map: "str | LabelMap | None" = None
     blank: str | None = None
     required_value: bool = False
     policy: Policy | None = None

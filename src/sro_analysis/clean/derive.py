@@ -12,7 +12,16 @@ and, per layout, a view of every checked row of every file of that layout (colum
   (a rejected value). The engine checks the promise and adds the rows it set aside itself.
 
 Small sources work in pandas (``ctx.frame(layout)``), large ones in SQL (``ctx.view(layout)``);
-the fate helpers below build fate frames either way.
+the fate helpers below build fate frames either way (:func:`fate_sql` in SQL).
+
+Rows sharing a record key (:func:`resolve_keys`, SQL) follow one rule that does not depend on
+row order: when every row of a key holds the same values, the first (by file, then row) is
+kept and the others are merged into it (``duplicate_record``); when they differ, which one is
+right cannot be told from the files, so **every** row of that key is rejected
+(``conflicting_duplicate_key``, naming the key). Exact copies inside one file never get here:
+the engine merged them already (``duplicate_row_in_file``) and they share their original's fate.
+Python-only transformations (name parsing, street normalisation) run once per distinct value
+(:func:`map_distinct`) and are joined back in SQL.
 
 Example:
     >>> import pandas as pd
@@ -28,12 +37,13 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from sro_analysis.clean.declare import Source
+from sro_analysis.clean.sql import ident, literal
 
 FATE_COLUMNS = ("source_file", "source_row", "status", "table", "record_id", "reason", "message", "column", "value")
 
@@ -125,3 +135,115 @@ def first_of_key(rows: pd.DataFrame, key: list[str], order: list[str] | None = N
     ranked = rows.sort_values(order, ascending=ascending or True, kind="stable", na_position="last")
     first = ~ranked.duplicated(key, keep="first")
     return first.reindex(rows.index)
+
+
+# -- SQL helpers (large sources) ------------------------------------------------------------------
+
+def fate_sql(rows: str, status: str, *, table: str | None = None, record_id: str = "NULL",
+             reason: str | None = None, message: str = "NULL", column: str | None = None,
+             value: str = "NULL", where: str | None = None) -> str:
+    """A SELECT giving fate rows (:data:`FATE_COLUMNS`) for the rows of relation ``rows``.
+
+    ``status``, ``table``, ``reason`` and ``column`` are constants; ``record_id``, ``message``
+    and ``value`` are SQL expressions over ``rows`` (quote constants with
+    :func:`~sro_analysis.clean.sql.literal`).
+
+    Example:
+        >>> import duckdb
+        >>> con = duckdb.connect()
+        >>> _ = con.execute("CREATE TABLE r AS SELECT 'a.csv' AS source_file, 1 AS source_row, 'x' AS id")
+        >>> con.execute(fate_sql("r", "kept", table="incidents", record_id="id")).fetchall()
+        [('a.csv', 1, 'kept', 'incidents', 'x', None, None, None, None)]
+    """
+    return (f"SELECT CAST(source_file AS VARCHAR) AS source_file, CAST(source_row AS BIGINT) AS source_row, "
+            f"{literal(status)} AS status, CAST({literal(table)} AS VARCHAR) AS \"table\", "
+            f"CAST({record_id} AS VARCHAR) AS record_id, CAST({literal(reason)} AS VARCHAR) AS reason, "
+            f"CAST({message} AS VARCHAR) AS message, CAST({literal(column)} AS VARCHAR) AS \"column\", "
+            f"CAST({value} AS VARCHAR) AS value FROM {rows}" + (f" WHERE {where}" if where else ""))
+
+
+@dataclass(frozen=True)
+class KeyedRows:
+    """What :func:`resolve_keys` made: the row kept per key, and a fate for every row."""
+
+    kept: str  # relation: one row per key (every column of the input)
+    fates: str  # relation of FATE_COLUMNS, one row per input row
+
+
+def resolve_keys(con, rows: str, key: Sequence[str], *, table: str, record_id: str, name: str,
+                 ignore: Sequence[str] = (), key_label: str | None = None) -> KeyedRows:
+    """Apply the record-key rule (module docstring) to relation ``rows``; order-free by design.
+
+    ``key`` are column names of ``rows`` (a blank part is a value: keys may have blank parts);
+    ``record_id`` is an SQL expression over ``rows`` giving the record's id (a function of the
+    key); rows are compared on every column but ``source_file``, ``source_row`` and ``ignore``.
+    Creates temporary tables named after ``name``.
+
+    Example:
+        >>> import duckdb
+        >>> con = duckdb.connect()
+        >>> _ = con.execute("CREATE TABLE r AS SELECT * FROM (VALUES ('a.csv', 1, 'K1', 15), "
+        ...                 "('b.csv', 4, 'K1', 15), ('a.csv', 2, 'K2', 15), ('a.csv', 3, 'K2', 16)) "
+        ...                 "t(source_file, source_row, case_no, age)")
+        >>> out = resolve_keys(con, "r", ["case_no"], table="incidents", record_id="case_no", name="demo")
+        >>> con.execute(f"SELECT source_row, status, reason FROM {out.fates} ORDER BY source_row").fetchall()
+        [(1, 'kept', None), (2, 'rejected', 'conflicting_duplicate_key'), (3, 'rejected', 'conflicting_duplicate_key'), (4, 'merged', 'duplicate_record')]
+    """
+    columns = [c for (c,) in con.execute(f"SELECT column_name FROM (DESCRIBE {rows})").fetchall()]
+    content = [ident(c) for c in columns if c not in ("source_file", "source_row", *ignore)] or ["NULL"]
+    parts = [f"coalesce(CAST({ident(k)} AS VARCHAR), '')" for k in key]
+    label = key_label or ", ".join(key)
+    keyed, groups = ident(f"{name}__keyed"), ident(f"{name}__groups")
+    kept, fates = ident(f"{name}__kept"), ident(f"{name}__fates")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {keyed} AS SELECT *,
+        concat_ws(chr(31), {', '.join(parts)}) AS __key, hash({', '.join(content)}) AS __content FROM {rows}""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {groups} AS SELECT __key, count(*) AS __rows,
+        count(DISTINCT __content) AS __versions, min({{'f': source_file, 'r': source_row}}) AS __first
+        FROM {keyed} GROUP BY __key""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {ident(name + '__placed')} AS
+        SELECT k.*, g.__rows, g.__versions, g.__first.f AS __first_file, g.__first.r AS __first_row,
+               g.__first.f = k.source_file AND g.__first.r = k.source_row AS __is_first
+        FROM {keyed} k JOIN {groups} g USING (__key)""")
+    placed = ident(name + "__placed")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {kept} AS SELECT * EXCLUDE (__key, __content, __rows, __versions, "
+                f"__first_file, __first_row, __is_first) FROM {placed} WHERE __versions = 1 AND __is_first")
+    shown = " || ' | ' || ".join(f"coalesce(CAST({ident(k)} AS VARCHAR), '(blank)')" for k in key)
+    merged_msg = (f"'same record as ' || __first_file || ' row ' || __first_row || ' (same {label}, and the same "
+                  f"values once cleaned)'")
+    conflict_msg = (f"__rows || ' rows have this {label} but differ in their other values (' || __versions || "
+                    f"' versions); which one is right cannot be told from the files, so none is used'")
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW {fates} AS
+        {fate_sql(placed, "kept", table=table, record_id=record_id, where="__versions = 1 AND __is_first")}
+        UNION ALL {fate_sql(placed, "merged", table=table, record_id=record_id, reason="duplicate_record",
+                            message=merged_msg, where="__versions = 1 AND NOT __is_first")}
+        UNION ALL {fate_sql(placed, "rejected", table=table, reason="conflicting_duplicate_key", message=conflict_msg,
+                            column=label, value=shown, where="__versions > 1")}""")
+    return KeyedRows(kept=kept, fates=fates)
+
+
+def map_distinct(con, name: str, values_sql: str, fn: Callable[[pd.Series], pd.DataFrame]) -> str:
+    """Apply ``fn`` once per distinct non-null value of the one-column query ``values_sql``.
+
+    For transformations only Python does well (names as report writers type them, street
+    suffixes, fuzzy matches) over columns with few distinct values and many rows. ``fn`` takes
+    a string Series of the distinct values and returns a frame of result columns aligned with
+    it; the result is table ``name`` (``key`` + those columns) to join on. Returns ``name``.
+
+    Example:
+        >>> import duckdb
+        >>> con = duckdb.connect()
+        >>> t = map_distinct(con, "lower", "SELECT * FROM (VALUES ('A'), ('B'), ('A'), (NULL))",
+        ...                  lambda s: pd.DataFrame({"low": s.str.lower()}))
+        >>> con.execute(f"SELECT * FROM {t} ORDER BY key").fetchall()
+        [('A', 'a'), ('B', 'b')]
+    """
+    values = con.execute(f"SELECT DISTINCT CAST(v AS VARCHAR) AS v FROM ({values_sql}) AS t(v) "
+                         f"WHERE v IS NOT NULL ORDER BY v").df()["v"].astype("string")
+    values = values.reset_index(drop=True)
+    out = fn(values).reset_index(drop=True)
+    out.insert(0, "key", values)
+    view = f"{name}__frame"
+    con.register(view, out)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * FROM {ident(view)}")
+    con.unregister(view)
+    return ident(name)

@@ -80,6 +80,19 @@ def mint_id_sql(prefix: str, parts: Sequence[str]) -> str:
     return f"({literal(prefix + '-')} || substr(sha256({joined}), 1, 16))"
 
 
+def salted_hash_sql(expr: str, salt: str) -> str:
+    """SQL for :func:`sro_analysis.ids.salted_hash` (NULL stays NULL).
+
+    Example:
+        >>> import duckdb
+        >>> from sro_analysis.ids import salted_hash
+        >>> con = duckdb.connect()
+        >>> con.execute(f"SELECT {salted_hash_sql(literal('P0000001'), 's3cret')}").fetchone()[0] == salted_hash("P0000001", "s3cret")
+        True
+    """
+    return f"CASE WHEN {expr} IS NULL THEN NULL ELSE sha256({literal(salt + UNIT_SEPARATOR)} || {expr}) END"
+
+
 def school_year_sql(expr: str, start_month: int = 7) -> str:
     """School year ``YYYY-YY`` of a timestamp expression (1 July cut by default); NULL stays NULL."""
     year = f"(year({expr}) - CASE WHEN month({expr}) < {int(start_month)} THEN 1 ELSE 0 END)"
