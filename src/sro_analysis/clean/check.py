@@ -66,7 +66,7 @@ _FALSE = ("FALSE", "F", "N", "NO", "0")
 class ColumnMatch:
     """Which header cell each declared column is read from, and what the header lacks."""
 
-    source: dict[str, str]  # staging name -> raw column (c0..cN)
+    source: dict[str, str | tuple[str, ...]]  # staging name -> raw column (c0..cN), or columns joined
     missing_needed: tuple[str, ...]
     unused_header: tuple[str, ...]
     matched: int
@@ -90,7 +90,7 @@ def match_header(header: list[str], layout: Layout) -> ColumnMatch:
     taken: set[int] = set()
     source: dict[str, str] = {}
     for col in layout.columns:
-        if col.cell_of:
+        if col.cell_of or col.cells_of:
             continue
         for want in col.keys:
             hit = next((i for i, k in enumerate(keys) if k == want and i not in taken), None)
@@ -101,6 +101,9 @@ def match_header(header: list[str], layout: Layout) -> ColumnMatch:
     for col in layout.columns:
         if col.cell_of and col.cell_of in source:
             source[col.name] = source[col.cell_of]
+        parts = tuple(source[n] for n in col.cells_of if n in source)
+        if parts:
+            source[col.name] = parts
     missing = tuple(c.name for c in layout.needed if c.name not in source)
     unused = tuple(h for i, h in enumerate(header) if i not in taken)
     return ColumnMatch(source, missing, unused, len(source))
@@ -159,6 +162,13 @@ _WHITESPACE = "' \t\n\r\x0b\x0c\xa0'"
 
 def _trimmed(src: str) -> str:
     return f"nullif(trim({src}, {_WHITESPACE}), '')"
+
+
+def _cell(source: str | tuple[str, ...]) -> str:
+    """The raw text of a column: one header cell, or several joined by a space (blank ones left out)."""
+    if isinstance(source, str):
+        return ident(source)
+    return f"concat_ws(' ', {', '.join(_trimmed(ident(c)) for c in source)})"
 
 
 def _blank_marked(t: str) -> str:
@@ -276,7 +286,7 @@ def _label_join(con, raw: str, rule: ColumnRule, src: str) -> str:
     table_name = f"labels__{name}"
     con.register(f"{table_name}_df", rows.astype({"cell": "string", "value": "string"}))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(table_name)} AS SELECT * FROM {ident(table_name + '_df')}")
-    return f"LEFT JOIN {ident(table_name)} ON {ident(table_name)}.cell = {raw}.{src}"
+    return f"LEFT JOIN {ident(table_name)} ON {ident(table_name)}.cell = {src}"
 
 
 def check_rows(con, raw: str, layout: Layout, source: dict[str, str], label: str) -> CheckResult:
@@ -289,7 +299,7 @@ def check_rows(con, raw: str, layout: Layout, source: dict[str, str], label: str
     present = [r for r in rules if r.col.name in source]
     cleaned, joins = ["source_row"], []
     for r in present:
-        src = ident(source[r.col.name])
+        src = _cell(source[r.col.name])
         cleaned += [f"{src} AS {ident('raw__' + r.col.name)}", f"{_trimmed(src)} AS {ident('t__' + r.col.name)}"]
         if r.kind == "label":
             joins.append(_label_join(con, raw, r, src))
@@ -346,7 +356,8 @@ def check_rows(con, raw: str, layout: Layout, source: dict[str, str], label: str
 def _message_sql(struct: str) -> str:
     cases = " ".join(f"WHEN {literal(code)} THEN {literal(text)}" for code, text in _PROBLEM_MESSAGES.items())
     return (f"CASE WHEN {struct} IS NULL THEN NULL ELSE {struct}.column || ' ' || "
-            f"coalesce('''' || {struct}.value || '''', '(blank)') || ' ' || CASE {struct}.reason {cases} END END")
+            f"coalesce('''' || nullif(trim({struct}.value), '') || '''', '(blank)') || ' ' || "
+            f"CASE {struct}.reason {cases} END END")
 
 
 def sql_type(kind: str) -> str:

@@ -81,6 +81,8 @@ class Col:
         pattern: a regular expression non-blank values must match (else a bad value).
         cell_of: read the same header cell as the column of this name (e.g. a location's raw
             text and its mapped type from one cell).
+        cells_of: read the cells of these declared columns joined by a space, blank cells left
+            out (a date and a time in two columns); present when any of them is.
     """
 
     name: str
@@ -97,6 +99,7 @@ class Col:
     maximum: float | None = None
     pattern: str | None = None
     cell_of: str | None = None
+    cells_of: tuple[str, ...] = ()
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -172,6 +175,13 @@ class Layout:
             raise ValueError(f"layout {self.name!r}: key column(s) {sorted(unknown)} are not declared")
         if not self.needed:
             raise ValueError(f"layout {self.name!r} needs at least one column (need=True) to be recognised")
+        derived = [c.name for c in self.columns if (c.cell_of or c.cells_of) and c.need]
+        if derived:
+            raise ValueError(f"layout {self.name!r}: column(s) {derived} read other columns' cells and cannot be "
+                             "needed (declare the columns they read as needed)")
+        unknown = {n for c in self.columns for n in (c.cell_of, *c.cells_of) if n} - set(names)
+        if unknown:
+            raise ValueError(f"layout {self.name!r} reads the cells of undeclared column(s) {sorted(unknown)}")
 
     @property
     def needed(self) -> tuple[Col, ...]:

@@ -81,16 +81,21 @@ def mint_id_sql(prefix: str, parts: Sequence[str]) -> str:
 
 
 def salted_hash_sql(expr: str, salt: str) -> str:
-    """SQL for :func:`sro_analysis.ids.salted_hash` (NULL stays NULL).
+    """SQL for :func:`sro_analysis.ids.salted_hash` (NULL stays NULL); ``salt`` is an SQL expression.
+
+    Bind the salt (a secret, not a constant we own) rather than writing it into the SQL text,
+    e.g. a one-row table made with a bound parameter and read as ``(SELECT salt FROM t)``.
 
     Example:
         >>> import duckdb
         >>> from sro_analysis.ids import salted_hash
         >>> con = duckdb.connect()
-        >>> con.execute(f"SELECT {salted_hash_sql(literal('P0000001'), 's3cret')}").fetchone()[0] == salted_hash("P0000001", "s3cret")
+        >>> _ = con.execute("CREATE TABLE secret AS SELECT ? AS salt", ["s3cret"])
+        >>> sql = salted_hash_sql(literal("P0000001"), "(SELECT salt FROM secret)")
+        >>> con.execute(f"SELECT {sql}").fetchone()[0] == salted_hash("P0000001", "s3cret")
         True
     """
-    return f"CASE WHEN {expr} IS NULL THEN NULL ELSE sha256({literal(salt + UNIT_SEPARATOR)} || {expr}) END"
+    return f"CASE WHEN {expr} IS NULL THEN NULL ELSE sha256({salt} || {literal(UNIT_SEPARATOR)} || {expr}) END"
 
 
 def school_year_sql(expr: str, start_month: int = 7) -> str:
