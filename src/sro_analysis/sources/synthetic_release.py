@@ -335,8 +335,14 @@ class _Run:
     def con(self):
         return self.ctx.con
 
-    def sql(self, query: str):
-        return self.con.execute(query)
+    @property
+    def salt_sql(self) -> str:
+        """The person-key salt as SQL: read from a one-row table made with a bound parameter."""
+        self.sql("CREATE OR REPLACE TEMP TABLE syn_salt AS SELECT CAST(? AS VARCHAR) AS salt", [self.salt])
+        return "(SELECT salt FROM syn_salt)"
+
+    def sql(self, query: str, parameters: list | None = None):
+        return self.con.execute(query, parameters)
 
     def table(self, name: str, query: str) -> str:
         self.sql(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS {query}")
@@ -543,7 +549,7 @@ def _subjects(run: _Run) -> None:
     run.fate("syn_subject_duplicates", f"SELECT * FROM {keyed.fates} WHERE status <> 'kept'")
     enrolled = _clean("enrolled_school_code")
     run.tables["incident_subjects"] = run.table("syn_subjects", f"""
-        SELECT subject_id, incident_id, {salted_hash_sql(_clean('person_id'), run.salt)} AS person_key, role,
+        SELECT subject_id, incident_id, {salted_hash_sql(_clean('person_id'), run.salt_sql)} AS person_key, role,
                student AS is_student,
                CASE WHEN {enrolled} IN (SELECT school_id FROM syn_schools) THEN {enrolled} END AS school_id_enrolled,
                age AS age_at_incident, grade, race AS race_ethnicity, sex,
