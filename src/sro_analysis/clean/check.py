@@ -284,7 +284,7 @@ def _label_join(con, raw: str, rule: ColumnRule, src: str) -> str:
     rows = pd.DataFrame({"cell": cells, "value": [looked.get(normalise_label(c), (None, False))[0] for c in cells],
                          "mapped": [bool(looked.get(normalise_label(c), (None, False))[1]) for c in cells]})
     table_name = f"labels__{name}"
-    con.register(f"{table_name}_df", rows.astype({"cell": "string", "value": "string"}))
+    con.register(f"{table_name}_df", rows.astype({"cell": "string", "value": "string", "mapped": bool}))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(table_name)} AS SELECT * FROM {ident(table_name + '_df')}")
     return f"LEFT JOIN {ident(table_name)} ON {ident(table_name)}.cell = {src}"
 
