@@ -177,7 +177,8 @@ def resolve_keys(con, rows: str, key: Sequence[str], *, table: str, record_id: s
     ``key`` are column names of ``rows`` (a blank part is a value: keys may have blank parts);
     ``record_id`` is an SQL expression over ``rows`` giving the record's id (a function of the
     key); rows are compared on every column but ``source_file``, ``source_row`` and ``ignore``.
-    Creates temporary tables named after ``name``.
+    Creates a small table (the keys several rows share) and views named after ``name``; ``rows``
+    should be a table (or a cheap view): the views read it again.
 
     Example:
         >>> import duckdb
@@ -190,23 +191,25 @@ def resolve_keys(con, rows: str, key: Sequence[str], *, table: str, record_id: s
         [(1, 'kept', None), (2, 'rejected', 'conflicting_duplicate_key'), (3, 'rejected', 'conflicting_duplicate_key'), (4, 'merged', 'duplicate_record')]
     """
     columns = [c for (c,) in con.execute(f"SELECT column_name FROM (DESCRIBE {rows})").fetchall()]
-    content = [ident(c) for c in columns if c not in ("source_file", "source_row", *ignore)] or ["NULL"]
-    parts = [f"coalesce(CAST({ident(k)} AS VARCHAR), '')" for k in key]
+    content = [f"r.{ident(c)}" for c in columns if c not in ("source_file", "source_row", *ignore)] or ["NULL"]
+    key_sql = "concat_ws(chr(31), " + ", ".join(f"coalesce(CAST(r.{ident(k)} AS VARCHAR), '')" for k in key) + ")"
     label = key_label or ", ".join(key)
-    keyed, groups = ident(f"{name}__keyed"), ident(f"{name}__groups")
+    shared, placed = ident(f"{name}__shared"), ident(f"{name}__placed")
     kept, fates = ident(f"{name}__kept"), ident(f"{name}__fates")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE {keyed} AS SELECT *,
-        concat_ws(chr(31), {', '.join(parts)}) AS __key, hash({', '.join(content)}) AS __content FROM {rows}""")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE {groups} AS SELECT __key, count(*) AS __rows,
-        count(DISTINCT __content) AS __versions, min({{'f': source_file, 'r': source_row}}) AS __first
-        FROM {keyed} GROUP BY __key""")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE {ident(name + '__placed')} AS
-        SELECT k.*, g.__rows, g.__versions, g.__first.f AS __first_file, g.__first.r AS __first_row,
-               g.__first.f = k.source_file AND g.__first.r = k.source_row AS __is_first
-        FROM {keyed} k JOIN {groups} g USING (__key)""")
-    placed = ident(name + "__placed")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {kept} AS SELECT * EXCLUDE (__key, __content, __rows, __versions, "
-                f"__first_file, __first_row, __is_first) FROM {placed} WHERE __versions = 1 AND __is_first")
+    # Most keys name one row: only the keys several rows share are grouped and compared (a small
+    # table), so the rows themselves are never copied; kept rows and fates are views over them.
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {shared} AS
+        SELECT {key_sql} AS __key, count(*) AS __rows, count(DISTINCT hash({', '.join(content)})) AS __versions,
+               min({{'f': r.source_file, 'r': r.source_row}}) AS __first
+        FROM {rows} r WHERE {key_sql} IN (SELECT {key_sql} FROM {rows} r GROUP BY ALL HAVING count(*) > 1)
+        GROUP BY ALL""")
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW {placed} AS
+        SELECT r.*, coalesce(s.__rows, 1) AS __rows, coalesce(s.__versions, 1) AS __versions,
+               s.__first.f AS __first_file, s.__first.r AS __first_row,
+               s.__key IS NULL OR (s.__first.f = r.source_file AND s.__first.r = r.source_row) AS __is_first
+        FROM {rows} r LEFT JOIN {shared} s ON s.__key = {key_sql}""")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {kept} AS SELECT * EXCLUDE (__rows, __versions, __first_file, "
+                f"__first_row, __is_first) FROM {placed} WHERE __versions = 1 AND __is_first")
     shown = " || ' | ' || ".join(f"coalesce(CAST({ident(k)} AS VARCHAR), '(blank)')" for k in key)
     merged_msg = (f"'same record as ' || __first_file || ' row ' || __first_row || ' (same {label}, and the same "
                   f"values once cleaned)'")

@@ -52,7 +52,10 @@ def literal(value: object) -> str:
 
 def clean_text_sql(expr: str) -> str:
     """Trimmed text with inner whitespace collapsed; empty becomes NULL."""
-    return f"nullif(trim(regexp_replace({expr}, '\\s+', ' ', 'g')), '')"
+    # The replacement runs only on text that needs it (a run of spaces, a tab or line break):
+    # most cells do not, and a regex replacement per cell is the cost of this expression.
+    return (f"nullif(CASE WHEN regexp_matches({expr}, '\\s\\s|[\\t\\n\\r\\f\\v]') "
+            f"THEN trim(regexp_replace({expr}, '\\s+', ' ', 'g')) ELSE trim({expr}) END, '')")
 
 
 def label_key_sql(expr: str) -> str:
