@@ -348,6 +348,10 @@ class _Run:
         self.sql(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS {query}")
         return ident(name)
 
+    def view(self, name: str, query: str) -> str:
+        self.sql(f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS {query}")
+        return ident(name)
+
     def fate(self, name: str, query: str) -> None:
         """Keep a fate relation (a view over ``query``) for the ledger."""
         self.sql(f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS {query}")
@@ -411,16 +415,17 @@ def _personnel(run: _Run) -> None:
         WHERE value IS NOT NULL ORDER BY officer_uid, id_type, value, source, valid_from""")]
 
 
-def _mention_columns(run: _Run, view: str, name_col: str, star_col: str, tag: str) -> tuple[str, str]:
-    """(SELECT list, JOIN) giving a mention's ``officer_uid``, ``star`` and parsed name columns."""
+def _mention_columns(run: _Run, view: str, name_col: str, star_col: str, tag: str) -> tuple[str, str, str]:
+    """(inner SELECT list, outer SELECT list, JOIN): a mention's ``officer_uid``, ``star`` and parsed names."""
     names = map_distinct(run.con, f"syn_names_{tag}", f"SELECT {ident(name_col)} FROM {view}", parse_written_name)
-    employee = _mint("off", _clean("employee_no"))
-    provisional = mint_id_sql("off", [literal("synthetic-mention"), _clean(star_col), "n.last_name_ns",
-                                      "n.first_name_ns"])
-    select = (f"CASE WHEN {employee} IN (SELECT officer_uid FROM syn_personnel) THEN {employee} ELSE {provisional} "
-              f"END AS officer_uid, {_clean(star_col)} AS star, n.first_name_ns, n.last_name_ns, "
-              f"n.middle_initial AS mention_middle")
-    return select, f"LEFT JOIN {names} n ON n.key = v.{ident(name_col)}"
+    # Each id is computed once (in a subquery: DuckDB recomputes an alias at every use), and only
+    # where it is needed: most mentions carry no employee number, and those that do need no other.
+    inner = (f"CASE WHEN v.employee_no IS NOT NULL THEN {_mint('off', _clean('employee_no'))} END AS employee_uid, "
+             f"{_clean(star_col)} AS star, n.first_name_ns, n.last_name_ns, n.middle_initial AS mention_middle")
+    outer = (f"CASE WHEN employee_uid IN (SELECT officer_uid FROM syn_personnel) THEN employee_uid ELSE "
+             f"{mint_id_sql('off', [literal('synthetic-mention'), 'star', 'last_name_ns', 'first_name_ns'])} "
+             f"END AS officer_uid")
+    return inner, outer, f"LEFT JOIN {names} n ON n.key = v.{ident(name_col)}"
 
 
 def _roster(run: _Run) -> None:
@@ -429,10 +434,10 @@ def _roster(run: _Run) -> None:
     wanted = map_distinct(run.con, "syn_roster_schools", f"SELECT school_name FROM {view}",
                           lambda s: resolve_school_names(normalise_school_name(s), crosswalk).assign(
                               wanted=normalise_school_name(s).to_numpy()))
-    mention, join = _mention_columns(run, view, "officer_name", "star", "roster")
+    inner, outer, join = _mention_columns(run, view, "officer_name", "star", "roster")
     code = _clean("school_code")
     rows = run.table("syn_roster_rows", f"""
-        SELECT v.*, {mention}, CASE WHEN {code} IS NOT NULL THEN {code} ELSE w.school_id END AS school_id,
+        SELECT v.*, {outer}, CASE WHEN {code} IS NOT NULL THEN {code} ELSE w.school_id END AS school_id,
                {code} IS NULL AND w.fuzzy AS fuzzy,
                {_first_problem(
                    (f"{code} IS NOT NULL AND {code} NOT IN (SELECT school_id FROM syn_schools)", "unknown_school_code",
@@ -445,7 +450,7 @@ def _roster(run: _Run) -> None:
                     "school_name", "v.school_name"),
                    (f"{code} IS NULL AND w.wanted IS NULL", "missing_value",
                     "'neither school_code nor school_name is filled'", "school_name", "v.school_name"))} AS problem
-        FROM {view} v {join} LEFT JOIN {wanted} w ON w.key = v.school_name""")
+        FROM (SELECT v.*, {inner} FROM {view} v {join}) v LEFT JOIN {wanted} w ON w.key = v.school_name""")
     run.fate("syn_roster_problems", _problem_fates(rows))
     record = "officer_uid || '|' || school_id || '|' || strftime(start_date, '%Y-%m-%d')"
     keyed = resolve_keys(run.con, f"(SELECT * EXCLUDE (problem) FROM {rows} WHERE problem IS NULL)",
@@ -460,22 +465,26 @@ def _roster(run: _Run) -> None:
     if fuzzy:
         run.notes.append(f"sro_roster: {fuzzy} row(s) matched a school by a close (misspelt) name.")
     run.sql(f"""CREATE OR REPLACE TEMP TABLE syn_mentions AS SELECT officer_uid, star, first_name_ns, last_name_ns,
-        mention_middle, CAST(start_date AS DATE) AS day, source_file, 1 AS file_order FROM {kept}""")
+        mention_middle, CAST(start_date AS DATE) AS day, source_file, 1 AS file_order FROM {kept}
+        WHERE officer_uid IS DISTINCT FROM employee_uid""")
 
 
 def _incidents(run: _Run) -> None:
     rows = run.table("syn_incident_rows", f"""SELECT *, {_clean('incident_number')} AS number,
-        {_mint('inc', _clean('incident_number'))} AS incident_id FROM {run.ctx.view('incidents')}""")
+        {_mint('inc', 'number')} AS incident_id FROM {run.ctx.view('incidents')}""")
     keyed = resolve_keys(run.con, rows, ["number"], table="incidents", record_id="incident_id", name="syn_incidents",
                          key_label="incident_number")
     run.fates.append(keyed.fates)
+    # The kept incidents by number: the files that refer to them look their id up here (a join is
+    # cheaper than hashing the number again, and a miss is an unknown incident).
+    run.table("syn_incident_ids", f"SELECT number, incident_id, CAST(occurred AS DATE) AS day FROM {keyed.kept}")
     code = _clean("school_code")
-    run.tables["incidents"] = run.table("syn_incidents", f"""
+    known = f"{code} IN (SELECT school_id FROM syn_schools)"
+    run.tables["incidents"] = run.view("syn_incidents", f"""
         SELECT incident_id, {literal(SOURCE_SYSTEM)} AS source_system, number AS source_record_id,
                occurred AS occurred_at, {school_year_sql('occurred')} AS school_year,
-               CASE WHEN {code} IN (SELECT school_id FROM syn_schools) THEN {code} END AS school_id_occurrence,
-               CASE WHEN {code} IN (SELECT school_id FROM syn_schools) THEN 'source_id' ELSE 'none' END
-                   AS school_match_method,
+               CASE WHEN {known} THEN {code} END AS school_id_occurrence,
+               CASE WHEN {known} THEN 'source_id' ELSE 'none' END AS school_match_method,
                FALSE AS school_match_ambiguous, location_type, {_clean('location_description')} AS location_raw,
                {_clean('block_address')} AS block_address, lat, lon, {_clean('district')} AS police_district,
                -- School hours are not in the release and the district calendar is unknown.
@@ -486,15 +495,16 @@ def _incidents(run: _Run) -> None:
                CASE WHEN lat IS NOT NULL AND lon IS NOT NULL THEN 'block' ELSE 'none' END AS geocode_precision,
                source_file
         FROM {keyed.kept}""")
-    unknown = run.sql(f"""SELECT count(*), min({code}) FROM {keyed.kept}
-        WHERE {code} IS NOT NULL AND {code} NOT IN (SELECT school_id FROM syn_schools)""").fetchone()
+    unknown = run.sql(f"SELECT count(*), min({code}) FROM {keyed.kept} WHERE {code} IS NOT NULL AND NOT {known}"
+                      ).fetchone()
     if unknown[0]:
         run.notes.append(f"incidents: {unknown[0]} row(s) carry a school_code not in the directory (e.g. {unknown[1]}); "
                          "kept with no school, for linkage to match.")
 
 
-def _unknown_incident(number: str, *, blank_is_known: bool = False) -> tuple[str, str, str, str, str]:
-    orphan = f"{_mint('inc', number)} NOT IN (SELECT incident_id FROM syn_incidents)"
+def _unknown_incident(number: str, incident_id: str, *, blank_is_known: bool = False):
+    """The problem of a row whose incident number names no kept incident (``incident_id`` looked up)."""
+    orphan = f"{incident_id} IS NULL"
     if blank_is_known:
         orphan = f"{number} IS NOT NULL AND {orphan}"
     return (orphan, "unknown_incident", f"'incident ' || coalesce({number}, '(blank)') || ' is not among the kept "
@@ -503,29 +513,31 @@ def _unknown_incident(number: str, *, blank_is_known: bool = False) -> tuple[str
 
 def _incident_officers(run: _Run) -> None:
     view = run.ctx.view("incident_officers")
-    mention, join = _mention_columns(run, view, "officer_name", "officer_star", "io")
-    number = _clean("incident_number")
-    rows = run.table("syn_io_rows", f"""SELECT v.*, {mention}, {_mint('inc', number)} AS incident_id,
-        {_first_problem(_unknown_incident(number))} AS problem FROM {view} v {join}""")
+    inner, outer, join = _mention_columns(run, view, "officer_name", "officer_star", "io")
+    rows = run.table("syn_io_rows", f"""SELECT *, {outer}, {_first_problem(_unknown_incident('number', 'incident_id'))}
+        AS problem FROM (SELECT q.*, i.incident_id FROM (
+            SELECT v.*, {inner}, {_clean('incident_number')} AS number FROM {view} v {join}) q
+            LEFT JOIN syn_incident_ids i USING (number))""")
     run.fate("syn_io_problems", _problem_fates(rows))
-    keyed = resolve_keys(run.con, f"(SELECT * EXCLUDE (problem) FROM {rows} WHERE problem IS NULL)",
+    keyed = resolve_keys(run.con, run.view("syn_io_good", f"SELECT * EXCLUDE (problem) FROM {rows} WHERE problem IS NULL"),
                          ["incident_id", "officer_uid", "officer_role"], table="incident_officers",
                          record_id="incident_id || '|' || officer_uid || '|' || officer_role", name="syn_io",
                          key_label="incident, officer and role")
     run.fates.append(keyed.fates)
-    kept = run.table("syn_io", f"SELECT * FROM {keyed.kept}")
-    run.tables["incident_officers"] = run.table("syn_incident_officers", f"""
+    kept = keyed.kept
+    run.tables["incident_officers"] = run.view("syn_incident_officers", f"""
         SELECT incident_id, officer_uid, officer_role AS role, FALSE AS is_assigned_sro, source_file FROM {kept}""")
-    resolved, total = run.sql(f"SELECT count(*) FILTER (WHERE officer_uid IN (SELECT officer_uid FROM syn_personnel)), "
-                              f"count(*) FROM {kept}").fetchone()
+    resolved, total = run.sql(f"SELECT count(*) FILTER (WHERE officer_uid = employee_uid), count(*) FROM {kept}"
+                              ).fetchone()
     run.notes.append(f"incident_officers: {resolved} of {total} mentions resolved by employee number; "
                      f"{total - resolved} carry a provisional id for linkage (star + last name).")
     # The decider of an incident's outcomes: its arresting officer, else its primary contact.
     run.table("syn_decider", f"""SELECT incident_id,
-        min({{'rank': CASE role WHEN 'arresting' THEN 0 ELSE 1 END, 'uid': officer_uid}}).uid AS officer_uid
-        FROM {run.tables['incident_officers']} WHERE role IN ('arresting', 'primary_contact') GROUP BY incident_id""")
+        min({{'rank': CASE officer_role WHEN 'arresting' THEN 0 ELSE 1 END, 'uid': officer_uid}}).uid AS officer_uid
+        FROM {kept} WHERE officer_role IN ('arresting', 'primary_contact') GROUP BY incident_id""")
     run.sql(f"""INSERT INTO syn_mentions SELECT k.officer_uid, k.star, k.first_name_ns, k.last_name_ns, k.mention_middle,
-        CAST(i.occurred_at AS DATE), k.source_file, 2 FROM {kept} k JOIN syn_incidents i USING (incident_id)""")
+        i.day, k.source_file, 2 FROM {kept} k JOIN syn_incident_ids i USING (incident_id)
+        WHERE k.officer_uid IS DISTINCT FROM k.employee_uid""")
 
 
 def _outcome_constants() -> dict[str, str]:
@@ -539,31 +551,49 @@ def _outcome_constants() -> dict[str, str]:
 def _subjects(run: _Run) -> None:
     view = run.ctx.view("subjects")
     number, person = _clean("incident_number"), _clean("person_no")
-    rows = run.table("syn_subject_rows", f"""SELECT *, {number} AS number, {person} AS person,
-        {_mint('sub', number, person)} AS subject_id, {_mint('inc', number)} AS incident_id,
-        {_first_problem(_unknown_incident(number))} AS problem FROM {view}""")
+    rows = run.table("syn_subject_rows", f"""SELECT *, {_first_problem(_unknown_incident('number', 'incident_id'))}
+        AS problem, CASE WHEN wants_outcome THEN {_outcome_problem()} END AS outcome_problem FROM (
+        SELECT q.*, {_mint('sub', 'number', 'person')} AS subject_id, i.incident_id,
+               role = 'suspect' OR disposition IS NOT NULL AS wants_outcome
+        FROM (SELECT *, {number} AS number, {person} AS person FROM {view}) q LEFT JOIN syn_incident_ids i USING (number))
+        """)
     run.fate("syn_subject_problems", _problem_fates(rows))
-    keyed = resolve_keys(run.con, f"(SELECT * EXCLUDE (problem) FROM {rows} WHERE problem IS NULL)",
+    keyed = resolve_keys(run.con, run.view("syn_subject_good", f"SELECT * EXCLUDE (problem) FROM {rows} "
+                                                               "WHERE problem IS NULL"),
                          ["number", "person"], table="incident_subjects", record_id="subject_id", name="syn_subjects",
                          key_label="incident_number and person_no")
     run.fate("syn_subject_duplicates", f"SELECT * FROM {keyed.fates} WHERE status <> 'kept'")
+    kept = keyed.kept
+    # A kept subject whose outcome cannot be built: the row's fate is that rejection (table outcomes).
+    run.fate("syn_outcome_problems", f"""SELECT source_file, source_row, 'rejected' AS status, 'outcomes' AS "table",
+        CAST(NULL AS VARCHAR) AS record_id, outcome_problem.reason AS reason, outcome_problem.message AS message,
+        outcome_problem.column AS "column", outcome_problem.value AS value FROM {kept} WHERE outcome_problem IS NOT NULL""")
+    run.fate("syn_subject_kept", fate_sql(kept, "kept", table="incident_subjects", record_id="subject_id",
+                                          where="outcome_problem IS NULL"))
+    run.table("syn_subject_ids", f"SELECT subject_id FROM {kept}")
     enrolled = _clean("enrolled_school_code")
-    run.tables["incident_subjects"] = run.table("syn_subjects", f"""
+    run.tables["incident_subjects"] = run.view("syn_subjects", f"""
         SELECT subject_id, incident_id, {salted_hash_sql(_clean('person_id'), run.salt_sql)} AS person_key, role,
                student AS is_student,
                CASE WHEN {enrolled} IN (SELECT school_id FROM syn_schools) THEN {enrolled} END AS school_id_enrolled,
                age AS age_at_incident, grade, race AS race_ethnicity, sex,
                coalesce(disability, CASE WHEN student = 'yes' THEN 'unknown' END) AS disability, source_file
-        FROM {keyed.kept}""")
-    _outcomes(run, keyed.kept)
+        FROM {kept}""")
+    fields = ", ".join(f"CASE WHEN disposition IS NULL THEN {literal(value)} ELSE {ident(staging)} END AS {ident(staging)}"
+                       for staging, value in _outcome_constants().items())
+    run.tables["outcomes"] = run.view("syn_outcomes", f"""
+        SELECT {_mint('out', 'number', 'person')} AS outcome_id, subject_id, incident_id,
+               d.officer_uid AS decided_by_officer_uid, contact = 'yes' AS police_contact, {fields},
+               warrant = 'yes' AS warrant_or_alert_arrest, coalesce(disposition, '') AS outcome_raw,
+               {literal(SOURCE_SYSTEM)} AS outcome_source_vocab, source_file
+        FROM {kept} LEFT JOIN syn_decider d USING (incident_id) WHERE wants_outcome AND outcome_problem IS NULL""")
 
 
-def _outcomes(run: _Run, kept: str) -> None:
-    """Outcomes of the kept subjects: every suspect, and anyone else with a disposition."""
-    unknown = _outcome_constants()
+def _outcome_problem() -> str:
+    """Why a subject's outcome cannot be built (unmapped disposition, contact or warrant flag), as a struct."""
     kept_note = "'; the subject is kept (' || subject_id || ') without an outcome'"
     contact = "in_person_contact"
-    problem = _first_problem(
+    return _first_problem(
         ("disposition IS NOT NULL AND outcome_canonical IS NULL", "unmapped_label",
          f"'disposition ' || {_quoted('disposition')} || ' is not in schema/maps/{OUTCOMES}' || {kept_note}",
          "disposition", "disposition"),
@@ -572,26 +602,13 @@ def _outcomes(run: _Run, kept: str) -> None:
          f"{kept_note}", contact, contact),
         ("warrant IS NULL", "unmapped_label", f"'warrant_arrest ' || {_quoted('warrant_arrest')} || ' is not Y or "
          f"blank' || {kept_note}", "warrant_arrest", "warrant_arrest"))
-    placed = run.table("syn_outcome_rows", f"""SELECT *, CASE WHEN role = 'suspect' OR disposition IS NOT NULL
-        THEN {problem} END AS problem, role = 'suspect' OR disposition IS NOT NULL AS wants_outcome FROM {kept}""")
-    run.fate("syn_outcome_problems", _problem_fates(placed, table="outcomes"))
-    run.fate("syn_subject_kept", fate_sql(placed, "kept", table="incident_subjects", record_id="subject_id",
-                              where="problem IS NULL"))
-    fields = ", ".join(f"CASE WHEN disposition IS NULL THEN {literal(value)} ELSE {ident(staging)} END AS {ident(staging)}"
-                       for staging, value in unknown.items())
-    run.tables["outcomes"] = run.table("syn_outcomes", f"""
-        SELECT {_mint('out', 'number', 'person')} AS outcome_id, subject_id, incident_id,
-               d.officer_uid AS decided_by_officer_uid, contact = 'yes' AS police_contact, {fields},
-               warrant = 'yes' AS warrant_or_alert_arrest, coalesce(disposition, '') AS outcome_raw,
-               {literal(SOURCE_SYSTEM)} AS outcome_source_vocab, source_file
-        FROM {placed} LEFT JOIN syn_decider d USING (incident_id) WHERE wants_outcome AND problem IS NULL""")
 
 
-def _member_actions(run: _Run, rows: str) -> str:
+def _member_actions(run: _Run, view: str) -> str:
     """Per force row: force options, tactics, mitigation and the first unmapped action (table name)."""
     tokens = run.table("syn_action_tokens", f"""SELECT source_file, source_row, i, trim(t) AS token FROM (
         SELECT source_file, source_row, unnest(parts) AS t, generate_subscripts(parts, 1) AS i
-        FROM (SELECT source_file, source_row, string_split(member_actions, '|') AS parts FROM {rows}
+        FROM (SELECT source_file, source_row, string_split(member_actions, '|') AS parts FROM {view}
               WHERE member_actions IS NOT NULL)) WHERE trim(t) <> ''""")
     actions = load_map(ACTIONS)
 
@@ -614,39 +631,40 @@ def _member_actions(run: _Run, rows: str) -> str:
 
 def _force_reports(run: _Run) -> None:
     view = run.ctx.view("force_reports")
-    mention, join = _mention_columns(run, view, "officer_name", "officer_star", "frc")
+    inner, outer, join = _mention_columns(run, view, "officer_name", "officer_star", "frc")
     last = map_distinct(run.con, "syn_frc_last", f"SELECT officer_name FROM {view}",
                         lambda s: pd.DataFrame({"last_ns": last_name_of(s)}))
-    report, number, subject_no = _clean("report_number"), _clean("incident_number"), _clean("subject_no")
-    base = run.table("syn_frc_base", f"""SELECT v.*, {mention}, {report} AS report,
-        {_mint('frc', report, _clean('officer_star'), 'l.last_ns', subject_no)} AS force_report_id,
-        CASE WHEN {number} IS NOT NULL THEN {_mint('inc', number)} END AS incident_id,
-        {_mint('sub', number, subject_no)} AS subject_key, {number} AS number
-        FROM {view} v {join} LEFT JOIN {last} l ON l.key = v.officer_name""")
-    actions = _member_actions(run, base)
-    rows = run.table("syn_frc_rows", f"""SELECT b.*, a.force_options, a.deescalation_tactics, a.mitigation,
-        {_first_problem(
-            _unknown_incident('b.number', blank_is_known=True),
-            ("a.unmapped_action IS NOT NULL", "unmapped_label",
-             f"'member action ' || {_quoted('a.unmapped_action')} || ' is not in schema/maps/{ACTIONS}'",
-             "member_actions", "a.unmapped_action"))} AS problem
-        FROM {base} b LEFT JOIN {actions} a USING (source_file, source_row)""")
+    actions = _member_actions(run, view)
+    subject_no = _clean("subject_no")
+    unknown = _unknown_incident("number", "incident_id", blank_is_known=True)
+    unmapped = ("unmapped_action IS NOT NULL", "unmapped_label",
+                f"'member action ' || {_quoted('unmapped_action')} || ' is not in schema/maps/{ACTIONS}'",
+                "member_actions", "unmapped_action")
+    report, number = _clean("report_number"), _clean("incident_number")
+    rows = run.table("syn_frc_rows", f"""SELECT *, {outer}, {_first_problem(unknown, unmapped)} AS problem FROM (
+        SELECT v.*, {inner}, {report} AS report, {number} AS number,
+               {_mint('frc', report, _clean('officer_star'), 'l.last_ns', subject_no)} AS force_report_id,
+               i.incident_id,
+               CASE WHEN {number} IS NOT NULL THEN {_mint('sub', number, subject_no)} END AS subject_key,
+               a.force_options, a.deescalation_tactics, a.mitigation, a.unmapped_action
+        FROM {view} v {join} LEFT JOIN {last} l ON l.key = v.officer_name
+        LEFT JOIN {actions} a USING (source_file, source_row) LEFT JOIN syn_incident_ids i ON i.number = {number})""")
     run.fate("syn_frc_problems", _problem_fates(rows))
-    keyed = resolve_keys(run.con, f"(SELECT * EXCLUDE (problem) FROM {rows} WHERE problem IS NULL)",
+    keyed = resolve_keys(run.con, run.view("syn_frc_good", f"SELECT * EXCLUDE (problem) FROM {rows} WHERE problem IS NULL"),
                          ["force_report_id"], table="force_reports", record_id="force_report_id", name="syn_frc",
                          key_label="report, officer and subject")
     run.fates.append(keyed.fates)
-    kept = run.table("syn_frc", f"SELECT * FROM {keyed.kept}")
-    run.tables["force_reports"] = run.table("syn_force_reports", f"""
+    kept = keyed.kept
+    run.tables["force_reports"] = run.view("syn_force_reports", f"""
         SELECT force_report_id, report AS source_report_id, incident_id,
-               CASE WHEN number IS NOT NULL AND subject_key IN (SELECT subject_id FROM syn_subjects) THEN subject_key
-               END AS subject_id, officer_uid, 'other_uof' AS report_type, subject_resistance,
-               force_level AS reportable_force_level, force_options,
+               CASE WHEN subject_key IN (SELECT subject_id FROM syn_subject_ids) THEN subject_key END AS subject_id,
+               officer_uid, 'other_uof' AS report_type, subject_resistance, force_level AS reportable_force_level,
+               force_options,
                CASE WHEN member_actions IS NULL THEN 'unknown' WHEN coalesce(mitigation, FALSE) THEN 'yes' ELSE 'no'
                END AS deescalation_documented, deescalation_tactics, subject_injured, member_injured, source_file
         FROM {kept}""")
     run.sql(f"""INSERT INTO syn_mentions SELECT officer_uid, star, first_name_ns, last_name_ns, mention_middle,
-        CAST(report_date AS DATE), source_file, 3 FROM {kept}""")
+        CAST(report_date AS DATE), source_file, 3 FROM {kept} WHERE officer_uid IS DISTINCT FROM employee_uid""")
     unlinked = run.count(f"SELECT * FROM {kept} WHERE incident_id IS NULL")
     if unlinked:
         run.notes.append(f"force_reports: {unlinked} report row(s) give no incident number; linkage may match them "
@@ -655,7 +673,7 @@ def _force_reports(run: _Run) -> None:
 
 def _mention_officers(run: _Run) -> None:
     """Officers rows and star identifiers of the provisional (unresolved) mention ids."""
-    provisional = "SELECT * FROM syn_mentions WHERE officer_uid NOT IN (SELECT officer_uid FROM syn_personnel)"
+    provisional = "SELECT * FROM syn_mentions"  # mentions a personnel officer's employee number resolved are not in it
     run.tables["officers"].append(run.table("syn_mention_officers", f"""
         SELECT officer_uid, pick.first_name_ns, pick.last_name_ns, pick.middle_initial, CAST(NULL AS DATE)
                AS appointed_date, CAST(NULL AS BIGINT) AS birth_year, 'unknown' AS gender, 'unknown' AS race,
