@@ -187,8 +187,12 @@ def resolve_keys(con, rows: str, key: Sequence[str], *, table: str, record_id: s
         ...                 "('b.csv', 4, 'K1', 15), ('a.csv', 2, 'K2', 15), ('a.csv', 3, 'K2', 16)) "
         ...                 "t(source_file, source_row, case_no, age)")
         >>> out = resolve_keys(con, "r", ["case_no"], table="incidents", record_id="case_no", name="demo")
-        >>> con.execute(f"SELECT source_row, status, reason FROM {out.fates} ORDER BY source_row").fetchall()
-        [(1, 'kept', None), (2, 'rejected', 'conflicting_duplicate_key'), (3, 'rejected', 'conflicting_duplicate_key'), (4, 'merged', 'duplicate_record')]
+        >>> for row in con.execute(f"SELECT source_row, status, reason FROM {out.fates} ORDER BY 1").fetchall():
+        ...     print(row)
+        (1, 'kept', None)
+        (2, 'rejected', 'conflicting_duplicate_key')
+        (3, 'rejected', 'conflicting_duplicate_key')
+        (4, 'merged', 'duplicate_record')
     """
     columns = [c for (c,) in con.execute(f"SELECT column_name FROM (DESCRIBE {rows})").fetchall()]
     content = [f"r.{ident(c)}" for c in columns if c not in ("source_file", "source_row", *ignore)] or ["NULL"]
