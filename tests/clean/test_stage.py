@@ -48,11 +48,12 @@ def test_a_file_cut_in_the_middle_of_its_last_row(tmp_path):
 
 
 def test_footer_notes_below_the_table_are_not_records(tmp_path):
-    _, rejects, staged, _ = _stage(tmp_path, HEADER + "F-1,03/01/2022,Warning,15\nSOURCE: records unit,,,\n"
+    part, rejects, staged, _ = _stage(tmp_path, HEADER + "F-1,03/01/2022,Warning,15\nSOURCE: records unit,,,\n"
                                                       "Figures are preliminary.,,,\n")
     assert staged["source_row"].tolist() == [1]
     assert rejects == [[2, "footer_row", "a note below the table (footer), not a record"],
                        [3, "footer_row", "a note below the table (footer), not a record"]]
+    assert pd.read_parquet(part.rejects_path)["value"].tolist() == ["SOURCE: records unit", "Figures are preliminary."]
 
 
 def test_exact_copies_are_twins_of_the_first_unless_rows_are_distinct_records(tmp_path):

@@ -148,7 +148,8 @@ def _set_aside(con, plan: SheetPlan, read) -> int:
     if len(needed) >= 2:
         (last_full,) = con.execute("SELECT coalesce(max(source_row), 0) FROM shaped WHERE filled_needed >= 2").fetchone()
         con.execute(f"""INSERT INTO bad SELECT source_row, 'footer_row',
-            'a note below the table (footer), not a record', concat_ws(' ', {', '.join(cols)})
+            'a note below the table (footer), not a record',
+            concat_ws(' ', {', '.join(f"nullif(trim({c}), '')" for c in cols)})
             FROM shaped WHERE NOT blank AND source_row > {last_full} AND filled_needed <= 1""")
     sheet = plan.sheet
     if sheet.sheet is None and last_data and (sheet.unbalanced_quotes or (
