@@ -16,7 +16,7 @@ import sro_analysis as sro
 from sro_analysis import synthetic
 from sro_analysis.ids import mint_id
 from sro_analysis.metrics.rates import officer_unit_id
-from sro_analysis.pipeline import clean
+from sro_analysis.clean import clean
 
 
 @pytest.fixture(scope="module")
