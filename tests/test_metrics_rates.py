@@ -653,7 +653,7 @@ def synthetic_release(tmp_path_factory):
     """A small synthetic release cleaned end to end, with the generator's truth.json."""
     import json
 
-    from sro_analysis.pipeline import clean
+    from sro_analysis.clean import clean
     from sro_analysis.synthetic import write_release
 
     raw = tmp_path_factory.mktemp("synthetic_raw")
