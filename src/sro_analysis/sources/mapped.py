@@ -387,8 +387,11 @@ def sources_from_mapping(path: str | Path) -> list[Source]:
                    notes=(f"mapping {path.name}, version {spec.get('mapping_version', '?')}",))]
 
 
-def sources_with_mapping(family: str | None, mapping: str | Path | None) -> list[Source]:
+def sources_with_mapping(family: str | None, mapping) -> list[Source]:
     """A family's built-in sources plus the mapped ones (``--source chicago --mapping x.yaml``).
+
+    ``mapping`` is one YAML path or several; ``family`` ``"mapped"`` (or None) means the mapped
+    sources alone.
 
     Example:
         >>> from pathlib import Path
@@ -398,8 +401,9 @@ def sources_with_mapping(family: str | None, mapping: str | Path | None) -> list
     """
     from sro_analysis.sources import sources_for
 
+    paths = [] if mapping is None else [mapping] if isinstance(mapping, (str, Path)) else list(mapping)
     builtin = sources_for(family) if family and family != "mapped" else []
-    return builtin + (sources_from_mapping(mapping) if mapping else [])
+    return builtin + [s for path in paths for s in sources_from_mapping(path)]
 
 
 # -- the generic derivation (SQL) -------------------------------------------------------------------
