@@ -230,6 +230,14 @@ def test_chicago_crimes_and_a_mapping_in_one_run(shared_data, tmp_path):
     ("files:\n  - {name: x, record_key: [a], schools: {school_id: a, name: b, address: c}, colour: 1}\n",
      r"files\[0\]: unknown key\(s\) 'colour'"),
     ("files: [\n", r"bad.yaml: not valid YAML"),
+    ("files:\n  - {name: x, record_key: [{may_be_blank: true}], schools: {school_id: a, name: b, address: c}}\n",
+     r"files\[0\].record_key\[0\]: give the column"),
+    ("files:\n  - {name: x, record_key: a, schools: {school_id: a, name: b, address: c}}\n",
+     r"files\[0\].record_key: give a list of columns"),
+    ("files:\n  - name: x\n    record_key: [a]\n    incidents: {source_record_id: a, occurred_at: b}\n"
+     "    incident_subjects: {role: c}\n    outcomes: {police_contact: {value: true}, warrant_or_alert_arrest: "
+     "{value: false}, outcome_raw: {value: x}, labels: {A: [custodial_arrest, 'yes']}}\n",
+     r"files\[0\].outcomes.outcome_raw: name the column holding the outcome label"),
 ])
 def test_mapping_errors_name_file_and_key(tmp_path, text, message):
     bad = tmp_path / "bad.yaml"

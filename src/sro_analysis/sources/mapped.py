@@ -96,6 +96,7 @@ def load_mapping(path: str | Path) -> dict:
         for key in ("name", "record_key"):
             if key not in f:
                 raise MappingError(f"{where}: missing key {key!r}")
+        _check_key(f, where)
         if names.count(f["name"]) > 1:
             raise MappingError(f"{where}: name {f['name']!r} is used by another file description")
         if "incidents" not in f and "schools" not in f:
@@ -106,6 +107,22 @@ def load_mapping(path: str | Path) -> dict:
             if tname in f:
                 _check_block(f[tname], tname, f"{where}.{tname}")
     return spec
+
+
+def _check_key(f: dict, where: str) -> None:
+    """``record_key``: a list of column names or ``{column: C, may_be_blank: true}``; ``recognise``: names."""
+    key = f["record_key"]
+    if not isinstance(key, list) or not key:
+        raise MappingError(f"{where}.record_key: give a list of columns, e.g. [\"Report #\"]")
+    for i, part in enumerate(key):
+        if isinstance(part, dict):
+            _known_keys(part, ("column", "may_be_blank"), f"{where}.record_key[{i}]")
+            if "column" not in part:
+                raise MappingError(f"{where}.record_key[{i}]: give the column ({{column: C, may_be_blank: true}})")
+        elif not isinstance(part, (str, int, float)):
+            raise MappingError(f"{where}.record_key[{i}]: a column name or {{column: C, may_be_blank: true}}")
+    if not isinstance(f.get("recognise", []), list):
+        raise MappingError(f"{where}.recognise: give a list of columns")
 
 
 def _known_keys(block: dict, known: Iterable[str], where: str) -> None:
@@ -134,10 +151,16 @@ def _check_block(block, tname: str, where: str) -> None:
         if fname not in block:
             raise MappingError(f"{where}: needs {fname} (it has no default)")
     if tname == "outcomes":
+        if "column" not in _rule(block["outcome_raw"]):
+            raise MappingError(f"{where}.outcome_raw: name the column holding the outcome label")
+        shape = f"give [{', '.join(OUTCOME_FIELDS)}]"
         for key in ("labels", "label_patterns"):
             for label, values in (block.get(key) or {}).items():
                 if not isinstance(values, list) or len(values) != len(OUTCOME_FIELDS):
-                    raise MappingError(f"{where}.{key}.{label}: give [{', '.join(OUTCOME_FIELDS)}]")
+                    raise MappingError(f"{where}.{key}.{label}: {shape}")
+        default = block.get("label_default")
+        if default is not None and (not isinstance(default, list) or len(default) != len(OUTCOME_FIELDS)):
+            raise MappingError(f"{where}.label_default: {shape}")
 
 
 # -- from the YAML to declarations ------------------------------------------------------------------
@@ -167,7 +190,6 @@ class FilePlan:
     key_headers: tuple[str, ...]
     blank_key_ok: tuple[bool, ...]
     fields: dict[str, dict[str, FieldPlan]]
-    mapping: str  # mapping file name, for messages
 
     @property
     def primary(self) -> str:
@@ -209,6 +231,17 @@ class _Columns:
         self.readers[header]["variants"].setdefault(signature, options or {})
         return header, signature
 
+    def join(self, headers: tuple[str, ...], options: dict, purpose: str) -> str:
+        """The staging name of the cells of ``headers`` joined by a space, read as ``options``."""
+        name = ", ".join(headers)
+        for other, parts, opts in self.joined:
+            if other == name and opts == options:
+                return name
+        if any(other == name for other, _, _ in self.joined):
+            name = f"{name} → {purpose}"
+        self.joined.append((name, headers, options))
+        return name
+
     def build(self) -> tuple[tuple[Col, ...], dict[tuple[str, str], str]]:
         """The declared columns, and handle -> staging name."""
         cols, names = [], {}
@@ -224,7 +257,6 @@ class _Columns:
                 names[(header, signature)] = name
         for name, headers, options in self.joined:
             cols.append(Col(name, cells_of=tuple(names[(h, "text")] for h in headers), **options))
-            names[(name, "joined")] = name
         return tuple(cols), names
 
 
@@ -284,7 +316,7 @@ def _compile_file(fspec: dict, path: Path) -> FilePlan:
     for request in requests:
         plan = request(names)
         plans[plan.table][plan.field] = plan
-    return FilePlan(fspec["name"], layout, layout.key, tuple(key_headers), tuple(key_blank), plans, path.name)
+    return FilePlan(fspec["name"], layout, layout.key, tuple(key_headers), tuple(key_blank), plans)
 
 
 def _field_request(tname: str, fname: str, rule: dict, columns: _Columns, separator: str, where: str):
@@ -312,8 +344,7 @@ def _field_request(tname: str, fname: str, rule: dict, columns: _Columns, separa
     if len(headers) > 1:  # cells joined with a space (a date and a time)
         for h in headers:
             columns.variant(h)
-        name = ", ".join(headers)
-        columns.joined.append((name, tuple(headers), options))
+        name = columns.join(tuple(headers), options, f"{tname}.{fname}")
         return lambda names: FieldPlan(tname, fname, column=name, headers=tuple(headers))
     handle = columns.variant(headers[0], f"{tname}.{fname}" if options else None, options)
     return lambda names: FieldPlan(tname, fname, column=names[handle], headers=tuple(headers))
@@ -454,6 +485,11 @@ class _FileDerivation:
         self.sql(f"CREATE OR REPLACE TEMP TABLE {full} AS {query}")
         return full
 
+    def view(self, name: str, query: str) -> str:
+        full = ident(f"{self.prefix}_{name}")
+        self.sql(f"CREATE OR REPLACE TEMP VIEW {full} AS {query}")
+        return full
+
     def fate(self, name: str, query: str) -> None:
         full = ident(f"{self.prefix}_{name}")
         self.sql(f"CREATE OR REPLACE TEMP VIEW {full} AS {query}")
@@ -515,19 +551,20 @@ class _FileDerivation:
         list_cols = "".join(f", i.{ident(f'list__{p.table}__{p.field}')}" for p in lists)
         join = f"LEFT JOIN {items} i USING (source_file, source_row)" if items else ""
         keys = "".join(f", {part} AS {ident(f'key__{n}')}" for n, part in enumerate(key_parts))
-        rows = self.temp("rows", f"SELECT v.*{keys}{list_cols}, {problem} AS problem FROM {view} v {join}")
+        # One table of the staged rows with their keys, list fields, first problem and ids (the ids
+        # in an outer query: they read the row's values); everything after it is a view.
+        rows = self.temp("rows", f"""SELECT r.*, {self.id_columns()} FROM (
+            SELECT v.*{keys}{list_cols}, {problem} AS problem FROM {view} v {join}) r""")
         self.fate("problems", f"""SELECT source_file, source_row, 'rejected' AS status, NULL AS "table",
             NULL AS record_id, problem.reason AS reason, problem.message AS message, problem.column AS "column",
             problem.value AS value FROM {rows} WHERE problem IS NOT NULL""")
-        good = f"(SELECT * EXCLUDE (problem) FROM {rows} WHERE problem IS NULL)"
-        ids = self.temp("ids", f"SELECT r.*, {self.id_columns()} FROM {good} r")
+        good = self.view("good", f"SELECT * EXCLUDE (problem) FROM {rows} WHERE problem IS NULL")
         record_table, record_id = self.record()
-        keyed = resolve_keys(self.ctx.con, ids, [f"key__{n}" for n in range(len(key_parts))], table=record_table,
+        keyed = resolve_keys(self.ctx.con, good, [f"key__{n}" for n in range(len(key_parts))], table=record_table,
                              record_id=record_id, name=f"{self.prefix}_keys",
                              key_label=", ".join(self.plan.key_headers))
         self.out.fates.append(keyed.fates)
-        kept = self.temp("kept", f"SELECT * FROM {keyed.kept}")
-        return self.tables(kept)
+        return self.tables(keyed.kept)
 
     def list_items(self, view: str, lists: list[FieldPlan]) -> str | None:
         """Per row and list field: the sorted mapped items, and the first item no map knows."""
