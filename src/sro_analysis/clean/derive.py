@@ -162,6 +162,38 @@ def fate_sql(rows: str, status: str, *, table: str | None = None, record_id: str
             f"CAST({value} AS VARCHAR) AS value FROM {rows}" + (f" WHERE {where}" if where else ""))
 
 
+def first_problem_sql(*problems: tuple[str, str, str, str | None, str]) -> str:
+    """SQL of a row's first problem as a struct (``reason, message, column, value``), or NULL.
+
+    Each problem is ``(condition, reason, message, column, value)``: SQL condition, constant
+    reason and column, SQL message and value. The first condition that holds wins, so a row
+    is rejected for one reason, the earliest in the list.
+
+    Example:
+        >>> import duckdb
+        >>> sql = first_problem_sql(("age < 0", "out_of_range", "'negative'", "age", "age"),
+        ...                         ("age > 120", "out_of_range", "'too old'", "age", "age"))
+        >>> for (p,) in duckdb.sql(f"SELECT {sql} FROM (VALUES (-4), (212), (15)) t(age)").fetchall():
+        ...     print(p and (p["message"], p["value"]))
+        ('negative', '-4')
+        ('too old', '212')
+        None
+    """
+    cases = [f"CASE WHEN {when} THEN {{'reason': {literal(reason)}, 'message': CAST({message} AS VARCHAR), "
+             f"'column': CAST({literal(column)} AS VARCHAR), 'value': CAST({value} AS VARCHAR)}} END"
+             for when, reason, message, column, value in problems]
+    return f"coalesce({', '.join(cases)})" if len(cases) > 1 else cases[0]
+
+
+def problem_fates_sql(rows: str, problem: str = "problem", table: str | None = None) -> str:
+    """A SELECT of rejected fates for the rows of ``rows`` whose ``problem`` struct is set."""
+    p = ident(problem)
+    return (f"SELECT CAST(source_file AS VARCHAR) AS source_file, CAST(source_row AS BIGINT) AS source_row, "
+            f"'rejected' AS status, CAST({literal(table)} AS VARCHAR) AS \"table\", CAST(NULL AS VARCHAR) AS record_id, "
+            f"{p}.reason AS reason, {p}.message AS message, {p}.column AS \"column\", {p}.value AS value "
+            f"FROM {rows} WHERE {p} IS NOT NULL")
+
+
 @dataclass(frozen=True)
 class KeyedRows:
     """What :func:`resolve_keys` made: the row kept per key, and a fate for every row."""
