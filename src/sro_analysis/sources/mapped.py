@@ -32,7 +32,9 @@ import pandas as pd
 import yaml
 
 from sro_analysis.clean.declare import Col, Layout, Source
-from sro_analysis.clean.derive import DeriveContext, Derived, map_distinct, resolve_keys
+from sro_analysis.clean.derive import (
+    DeriveContext, Derived, first_problem_sql, map_distinct, problem_fates_sql, resolve_keys,
+)
 from sro_analysis.clean.labels import LabelMap, inline_map, normalise_label
 from sro_analysis.clean.sql import clean_text_sql, ident, literal, mint_id_sql, school_year_sql
 from sro_analysis.schema.registry import LIST_SEPARATOR, table
@@ -533,21 +535,18 @@ class _FileDerivation:
         if blank:
             # Named: the parts that may not be blank (a part marked may_be_blank is a value when blank).
             headers = ", ".join(h for h, ok in zip(self.plan.key_headers, self.plan.blank_key_ok) if not ok)
-            problems.append(f"CASE WHEN {' OR '.join(blank)} THEN {{'reason': 'missing_key', 'message': "
-                            f"{literal(f'the record key ({headers}) is blank')}, 'column': {literal(headers)}, "
-                            f"'value': CAST(NULL AS VARCHAR)}} END")
+            problems.append((" OR ".join(blank), "missing_key", literal(f"the record key ({headers}) is blank"),
+                             headers, "NULL"))
         for tname, fname in REQUIRED_TEXT:
             p = self.plan.plan(tname, fname)
             if p is not None and p.column is not None and not set(p.headers) <= set(self.plan.key_headers):
                 headers = ", ".join(p.headers)
-                problems.append(f"CASE WHEN {clean_text_sql(f'CAST(v.{ident(p.column)} AS VARCHAR)')} IS NULL THEN "
-                                f"{{'reason': 'missing_value', 'message': "
-                                f"{literal(f'{headers} is blank, and {tname}.{fname} needs a value')}, "
-                                f"'column': {literal(headers)}, 'value': CAST(NULL AS VARCHAR)}} END")
-        for p in lists:
-            problems.append(f"CASE WHEN i.{ident(f'bad__{p.table}__{p.field}')} IS NOT NULL THEN "
-                            f"i.{ident(f'bad__{p.table}__{p.field}')} END")
-        problem = f"coalesce({', '.join(problems)})" if len(problems) > 1 else (problems[0] if problems else "NULL")
+                problems.append((f"{clean_text_sql(f'CAST(v.{ident(p.column)} AS VARCHAR)')} IS NULL", "missing_value",
+                                 literal(f"{headers} is blank, and {tname}.{fname} needs a value"), headers, "NULL"))
+        problem = first_problem_sql(*problems) if problems else "NULL"
+        # An unmapped list item comes as a whole problem struct from the list step.
+        bad = [f"i.{ident(f'bad__{p.table}__{p.field}')}" for p in lists]
+        problem = f"coalesce({', '.join([problem, *bad])})" if bad else problem
         list_cols = "".join(f", i.{ident(f'list__{p.table}__{p.field}')}" for p in lists)
         join = f"LEFT JOIN {items} i USING (source_file, source_row)" if items else ""
         keys = "".join(f", {part} AS {ident(f'key__{n}')}" for n, part in enumerate(key_parts))
@@ -555,9 +554,7 @@ class _FileDerivation:
         # in an outer query: they read the row's values); everything after it is a view.
         rows = self.temp("rows", f"""SELECT r.*, {self.id_columns()} FROM (
             SELECT v.*{keys}{list_cols}, {problem} AS problem FROM {view} v {join}) r""")
-        self.fate("problems", f"""SELECT source_file, source_row, 'rejected' AS status, NULL AS "table",
-            NULL AS record_id, problem.reason AS reason, problem.message AS message, problem.column AS "column",
-            problem.value AS value FROM {rows} WHERE problem IS NOT NULL""")
+        self.fate("problems", problem_fates_sql(rows))
         good = self.view("good", f"SELECT * EXCLUDE (problem) FROM {rows} WHERE problem IS NULL")
         record_table, record_id = self.record()
         keyed = resolve_keys(self.ctx.con, good, [f"key__{n}" for n in range(len(key_parts))], table=record_table,

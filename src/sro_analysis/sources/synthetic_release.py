@@ -53,7 +53,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from sro_analysis.clean.declare import Col, Layout, Source
-from sro_analysis.clean.derive import DeriveContext, Derived, fate_sql, map_distinct, resolve_keys
+from sro_analysis.clean.derive import (
+    DeriveContext, Derived, fate_sql, first_problem_sql, map_distinct, problem_fates_sql, resolve_keys,
+)
 from sro_analysis.clean.labels import LabelMap, load_map, normalise_label
 from sro_analysis.clean.sql import clean_text_sql, ident, literal, mint_id_sql, salted_hash_sql, school_year_sql
 from sro_analysis.ids import mint_ids
@@ -302,21 +304,6 @@ def _mint(prefix: str, *parts: str) -> str:
     return mint_id_sql(prefix, [literal(SOURCE_SYSTEM), *parts])
 
 
-def _first_problem(*problems: tuple[str, str, str, str | None, str]) -> str:
-    """The first (condition, reason, message SQL, column, value SQL) that holds, as a struct (or NULL)."""
-    cases = [f"CASE WHEN {when} THEN {{'reason': {literal(reason)}, 'message': {message}, 'column': "
-             f"CAST({literal(column)} AS VARCHAR), 'value': CAST({value} AS VARCHAR)}} END"
-             for when, reason, message, column, value in problems]
-    return f"coalesce({', '.join(cases)})" if len(cases) > 1 else cases[0]
-
-
-def _problem_fates(rows: str, table: str | None = None) -> str:
-    """Fates of the rows of ``rows`` whose ``problem`` struct is set (rejected with it)."""
-    return (f"SELECT source_file, source_row, 'rejected' AS status, CAST({literal(table)} AS VARCHAR) AS \"table\", "
-            f"CAST(NULL AS VARCHAR) AS record_id, problem.reason AS reason, problem.message AS message, "
-            f"problem.column AS \"column\", problem.value AS value FROM {rows} WHERE problem IS NOT NULL")
-
-
 def _quoted(expr: str) -> str:
     return f"'''' || coalesce({expr}, '') || ''''"
 
@@ -390,11 +377,11 @@ def _personnel(run: _Run) -> None:
     rows = run.table("syn_personnel_rows", f"""
         SELECT v.*, {_clean('employee_no')} AS employee, {_mint('off', _clean('employee_no'))} AS officer_uid,
                f.ns AS first_ns, l.ns AS last_ns,
-               {_first_problem(("f.ns IS NULL OR l.ns IS NULL", "missing_value",
+               {first_problem_sql(("f.ns IS NULL OR l.ns IS NULL", "missing_value",
                                 "'first or last name is blank (or has no letters)'", "last_name", "v.last_name"))}
                    AS problem
         FROM {view} v LEFT JOIN {names} f ON f.key = v.first_name LEFT JOIN {names} l ON l.key = v.last_name""")
-    run.fate("syn_personnel_problems", _problem_fates(rows))
+    run.fate("syn_personnel_problems", problem_fates_sql(rows))
     keyed = resolve_keys(run.con, f"(SELECT * EXCLUDE (problem) FROM {rows} WHERE problem IS NULL)", ["employee"],
                          table="officers", record_id="officer_uid", name="syn_personnel", key_label="employee_no")
     run.fates.append(keyed.fates)
@@ -439,7 +426,7 @@ def _roster(run: _Run) -> None:
     rows = run.table("syn_roster_rows", f"""
         SELECT v.*, {outer}, CASE WHEN {code} IS NOT NULL THEN {code} ELSE w.school_id END AS school_id,
                {code} IS NULL AND w.fuzzy AS fuzzy,
-               {_first_problem(
+               {first_problem_sql(
                    (f"{code} IS NOT NULL AND {code} NOT IN (SELECT school_id FROM syn_schools)", "unknown_school_code",
                     f"'school_code ' || {code} || ' is not in the school directory'", "school_code", code),
                    (f"{code} IS NULL AND w.problem = 'unresolved_school_name'", "unresolved_school_name",
@@ -451,7 +438,7 @@ def _roster(run: _Run) -> None:
                    (f"{code} IS NULL AND w.wanted IS NULL", "missing_value",
                     "'neither school_code nor school_name is filled'", "school_name", "v.school_name"))} AS problem
         FROM (SELECT v.*, {inner} FROM {view} v {join}) v LEFT JOIN {wanted} w ON w.key = v.school_name""")
-    run.fate("syn_roster_problems", _problem_fates(rows))
+    run.fate("syn_roster_problems", problem_fates_sql(rows))
     record = "officer_uid || '|' || school_id || '|' || strftime(start_date, '%Y-%m-%d')"
     keyed = resolve_keys(run.con, f"(SELECT * EXCLUDE (problem) FROM {rows} WHERE problem IS NULL)",
                          ["officer_uid", "school_id", "start_date"], table="sro_assignments", record_id=record,
@@ -514,11 +501,11 @@ def _unknown_incident(number: str, incident_id: str, *, blank_is_known: bool = F
 def _incident_officers(run: _Run) -> None:
     view = run.ctx.view("incident_officers")
     inner, outer, join = _mention_columns(run, view, "officer_name", "officer_star", "io")
-    rows = run.table("syn_io_rows", f"""SELECT *, {outer}, {_first_problem(_unknown_incident('number', 'incident_id'))}
+    rows = run.table("syn_io_rows", f"""SELECT *, {outer}, {first_problem_sql(_unknown_incident('number', 'incident_id'))}
         AS problem FROM (SELECT q.*, i.incident_id FROM (
             SELECT v.*, {inner}, {_clean('incident_number')} AS number FROM {view} v {join}) q
             LEFT JOIN syn_incident_ids i USING (number))""")
-    run.fate("syn_io_problems", _problem_fates(rows))
+    run.fate("syn_io_problems", problem_fates_sql(rows))
     keyed = resolve_keys(run.con, run.view("syn_io_good", f"SELECT * EXCLUDE (problem) FROM {rows} WHERE problem IS NULL"),
                          ["incident_id", "officer_uid", "officer_role"], table="incident_officers",
                          record_id="incident_id || '|' || officer_uid || '|' || officer_role", name="syn_io",
@@ -551,13 +538,13 @@ def _outcome_constants() -> dict[str, str]:
 def _subjects(run: _Run) -> None:
     view = run.ctx.view("subjects")
     number, person = _clean("incident_number"), _clean("person_no")
-    rows = run.table("syn_subject_rows", f"""SELECT *, {_first_problem(_unknown_incident('number', 'incident_id'))}
+    rows = run.table("syn_subject_rows", f"""SELECT *, {first_problem_sql(_unknown_incident('number', 'incident_id'))}
         AS problem, CASE WHEN wants_outcome THEN {_outcome_problem()} END AS outcome_problem FROM (
         SELECT q.*, {_mint('sub', 'number', 'person')} AS subject_id, i.incident_id,
                role = 'suspect' OR disposition IS NOT NULL AS wants_outcome
         FROM (SELECT *, {number} AS number, {person} AS person FROM {view}) q LEFT JOIN syn_incident_ids i USING (number))
         """)
-    run.fate("syn_subject_problems", _problem_fates(rows))
+    run.fate("syn_subject_problems", problem_fates_sql(rows))
     keyed = resolve_keys(run.con, run.view("syn_subject_good", f"SELECT * EXCLUDE (problem) FROM {rows} "
                                                                "WHERE problem IS NULL"),
                          ["number", "person"], table="incident_subjects", record_id="subject_id", name="syn_subjects",
@@ -565,9 +552,7 @@ def _subjects(run: _Run) -> None:
     run.fate("syn_subject_duplicates", f"SELECT * FROM {keyed.fates} WHERE status <> 'kept'")
     kept = keyed.kept
     # A kept subject whose outcome cannot be built: the row's fate is that rejection (table outcomes).
-    run.fate("syn_outcome_problems", f"""SELECT source_file, source_row, 'rejected' AS status, 'outcomes' AS "table",
-        CAST(NULL AS VARCHAR) AS record_id, outcome_problem.reason AS reason, outcome_problem.message AS message,
-        outcome_problem.column AS "column", outcome_problem.value AS value FROM {kept} WHERE outcome_problem IS NOT NULL""")
+    run.fate("syn_outcome_problems", problem_fates_sql(kept, "outcome_problem", table="outcomes"))
     run.fate("syn_subject_kept", fate_sql(kept, "kept", table="incident_subjects", record_id="subject_id",
                                           where="outcome_problem IS NULL"))
     run.table("syn_subject_ids", f"SELECT subject_id FROM {kept}")
@@ -593,7 +578,7 @@ def _outcome_problem() -> str:
     """Why a subject's outcome cannot be built (unmapped disposition, contact or warrant flag), as a struct."""
     kept_note = "'; the subject is kept (' || subject_id || ') without an outcome'"
     contact = "in_person_contact"
-    return _first_problem(
+    return first_problem_sql(
         ("disposition IS NOT NULL AND outcome_canonical IS NULL", "unmapped_label",
          f"'disposition ' || {_quoted('disposition')} || ' is not in schema/maps/{OUTCOMES}' || {kept_note}",
          "disposition", "disposition"),
@@ -641,7 +626,7 @@ def _force_reports(run: _Run) -> None:
                 f"'member action ' || {_quoted('unmapped_action')} || ' is not in schema/maps/{ACTIONS}'",
                 "member_actions", "unmapped_action")
     report, number = _clean("report_number"), _clean("incident_number")
-    rows = run.table("syn_frc_rows", f"""SELECT *, {outer}, {_first_problem(unknown, unmapped)} AS problem FROM (
+    rows = run.table("syn_frc_rows", f"""SELECT *, {outer}, {first_problem_sql(unknown, unmapped)} AS problem FROM (
         SELECT v.*, {inner}, {report} AS report, {number} AS number,
                {_mint('frc', report, _clean('officer_star'), 'l.last_ns', subject_no)} AS force_report_id,
                i.incident_id,
@@ -649,7 +634,7 @@ def _force_reports(run: _Run) -> None:
                a.force_options, a.deescalation_tactics, a.mitigation, a.unmapped_action
         FROM {view} v {join} LEFT JOIN {last} l ON l.key = v.officer_name
         LEFT JOIN {actions} a USING (source_file, source_row) LEFT JOIN syn_incident_ids i ON i.number = {number})""")
-    run.fate("syn_frc_problems", _problem_fates(rows))
+    run.fate("syn_frc_problems", problem_fates_sql(rows))
     keyed = resolve_keys(run.con, run.view("syn_frc_good", f"SELECT * EXCLUDE (problem) FROM {rows} WHERE problem IS NULL"),
                          ["force_report_id"], table="force_reports", record_id="force_report_id", name="syn_frc",
                          key_label="report, officer and subject")
