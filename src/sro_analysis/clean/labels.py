@@ -162,7 +162,8 @@ def resolve_map(spec: "str | LabelMap") -> LabelMap:
 
 
 def _keys(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
-    parts = [frame[c].map(normalise_label) for c in columns]
+    # as string: under pandas 3 a column whose cells are all blank would map to a null-typed array.
+    parts = [frame[c].map(normalise_label).astype("string") for c in columns]
     if len(parts) == 1:
         return parts[0]
     joined = parts[0].fillna("")
