@@ -70,6 +70,25 @@ class DeriveContext:
     def has(self, layout: str) -> bool:
         return bool(self.parts.get(layout))
 
+    def set_aside(self, layout: str) -> pd.DataFrame:
+        """Rows of a layout's files the engine set aside before the derivation, with why.
+
+        ``source_file, source_row, reason``: blank, malformed, truncated and footer rows, rows a
+        check rejected, and exact copies (``duplicate_row_in_file``). Their fates are the
+        engine's; a derivation reads them only when a staged row leans on its neighbours (a
+        district written once and carried down the rows below it).
+        """
+        parts = self.parts.get(layout) or []
+        if not parts:
+            return pd.DataFrame({"source_file": pd.Series(dtype="string"), "source_row": pd.Series(dtype="int64"),
+                                 "reason": pd.Series(dtype="string")})
+        rejects = ", ".join(literal(p.rejects_path) for p in parts)
+        twins = ", ".join(literal(p.twins_path) for p in parts)
+        return self.con.execute(f"""
+            SELECT source_file, source_row, reason FROM read_parquet([{rejects}], union_by_name = true)
+            UNION ALL SELECT source_file, source_row, 'duplicate_row_in_file' FROM read_parquet([{twins}])
+            ORDER BY 1, 2""").df().astype({"source_file": "string", "source_row": "int64", "reason": "string"})
+
     def param(self, name: str, default=None):
         return self.parameters.get(name, default)
 

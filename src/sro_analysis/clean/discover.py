@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import os
 from pathlib import Path
 
 from sro_analysis.clean.check import ColumnMatch, match_header
@@ -82,13 +83,32 @@ class Inventory:
 
 
 def raw_files(raw_dir: Path) -> list[RawFile]:
-    """Every file under ``raw_dir`` (recursively, sorted by relative path), hidden ones skipped."""
-    out = []
-    for path in sorted(raw_dir.rglob("*")):
-        rel = path.relative_to(raw_dir)
-        if path.is_file() and not any(part.startswith(".") for part in rel.parts):
-            out.append(RawFile(path=path, relpath=rel.as_posix()))
-    return out
+    """Every file under ``raw_dir`` (recursively, sorted by relative path), hidden ones skipped.
+
+    Symbolic links to folders are followed (a raw folder often links to a shared mirror), and a
+    folder reached twice through links is read once.
+
+    Example:
+        >>> import tempfile
+        >>> root = Path(tempfile.mkdtemp()); (root / "a").mkdir(); _ = (root / "a" / "x.csv").write_text("h\\n")
+        >>> (root / "b").symlink_to(root / "a")
+        >>> [f.relpath for f in raw_files(root)]
+        ['a/x.csv']
+    """
+    out, seen = [], set()
+    for folder, dirs, files in os.walk(raw_dir, followlinks=True):
+        here = Path(folder)
+        real = here.resolve()
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        rel_dir = here.relative_to(raw_dir)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            if not name.startswith("."):
+                out.append(RawFile(path=here / name, relpath=(rel_dir / name).as_posix()))
+    return sorted(out, key=lambda f: f.relpath)
 
 
 def _candidates(sheet: Sheet, sources: list[Source]):
