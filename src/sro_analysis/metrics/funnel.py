@@ -19,12 +19,13 @@ PowerBI-Funnels; SPEC keys FUNNEL-R, FUNNEL-PBI):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sro_analysis.metrics.comparison import comparison_units
 from sro_analysis.metrics.intervals import normal_quantile
 
 __all__ = ["FUNNEL_POSITIONS", "FunnelResult", "funnel"]
@@ -74,6 +75,9 @@ class FunnelResult:
         od_mode: ``"auto"``, ``"forced_on"`` or ``"forced_off"``.
         levels: The two confidence levels (inner, outer).
         units: One row per unit (see :func:`funnel`).
+        excluded: Rows of the input left out as not comparable (the ``"unknown"`` bucket,
+            units withheld for U > 0.25): columns ``unit, x, n, reason``
+            (:func:`~sro_analysis.metrics.comparison.comparison_units`).
     """
 
     p0: float
@@ -88,6 +92,7 @@ class FunnelResult:
     od_mode: str
     levels: tuple[float, float]
     units: pd.DataFrame
+    excluded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["unit", "x", "n", "reason"]))
 
     def limits_curve(self, n_values) -> pd.DataFrame:
         """Limits in use evaluated at arbitrary denominators, for drawing smooth funnel lines.
@@ -138,38 +143,6 @@ class FunnelResult:
 
     def _repr_html_(self) -> str:
         return f"<p><b>{self.summary()}</b></p>" + self.units.to_html(index=False)
-
-
-def _validated_counts(
-    data: pd.DataFrame, x: str, n: str, unit: str, *, caller: str = "funnel", allow_zero_n: bool = False
-) -> pd.DataFrame:
-    """Columns ``unit, x, n`` checked (0 <= x <= n, n > 0 or >= 0, unique units), sorted by unit.
-
-    Shared with :mod:`sro_analysis.metrics.shrinkage`: one home for the unit-count checks.
-    """
-    missing = [c for c in (unit, x, n) if c not in data.columns]
-    if missing:
-        raise ValueError(f"{caller}: missing column(s) {missing}; have {list(data.columns)}")
-    # Counts keep their input dtype (integers stay integers); arithmetic uses floats.
-    frame = pd.DataFrame(
-        {
-            "unit": data[unit].to_numpy(),
-            "x": pd.to_numeric(data[x], errors="raise").to_numpy(),
-            "n": pd.to_numeric(data[n], errors="raise").to_numpy(),
-        }
-    )
-    n_bad = (frame["n"] < 0) if allow_zero_n else (frame["n"] <= 0)
-    bad = frame["x"].isna() | frame["n"].isna() | n_bad | (frame["x"] < 0) | (frame["x"] > frame["n"])
-    if bad.any():
-        rule = "n >= 0" if allow_zero_n else "n > 0"
-        rows = frame.loc[bad, ["unit", "x", "n"]].head(5).to_dict("records")
-        raise ValueError(f"{caller}: need 0 <= x <= n and {rule} for every unit; offending rows: {rows}")
-    if frame["unit"].isna().any():
-        raise ValueError(f"{caller}: unit ids must not be missing")
-    dupes = frame["unit"].duplicated(keep=False)
-    if dupes.any():
-        raise ValueError(f"{caller}: duplicate unit(s) {sorted(frame.loc[dupes, 'unit'].unique().tolist())}")
-    return frame.sort_values("unit", kind="stable").reset_index(drop=True)
 
 
 def _position(rate: np.ndarray, lo_in, hi_in, lo_out, hi_out) -> np.ndarray:
@@ -232,7 +205,7 @@ def funnel(
     od_mode = _OD_MODES[overdispersion if overdispersion == "auto" else bool(overdispersion)]
     if len(levels) != 2 or not levels[0] < levels[1]:
         raise ValueError(f"levels must be two increasing confidence levels, got {levels!r}")
-    frame = _validated_counts(data, x, n, unit)
+    frame, excluded = comparison_units(data, x, n, unit, caller="funnel")
     if len(frame) < 2:
         raise ValueError("funnel: need at least 2 units to estimate overdispersion")
 
@@ -293,4 +266,5 @@ def funnel(
         od_mode=od_mode,
         levels=(float(levels[0]), float(levels[1])),
         units=units,
+        excluded=excluded,
     )
