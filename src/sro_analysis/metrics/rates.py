@@ -17,17 +17,48 @@ Each measure is numerator / denominator; ``unknown`` records are excluded from b
 * ``custodial_arrest``: custody = yes / E (= 1 - ``ata``). Unknown as ``ata``.
 * ``fpa``: station adjustment or post-arrest diversion / E with custody = yes. Unknown:
   eligible with an unknown outcome whose custody is not known to be ``no`` (could be an arrest).
-* ``force_per_contact``: contacts in E with >= 1 linked force report of level >= level_1 / E.
-  Unknown as ``ata``.
+* ``force_per_contact``: contacts in E with >= 1 linked force report showing force / E. A
+  report shows force at level >= level_1; where its level is unknown (CPD TRR files, NYPD),
+  when it lists a force option (:mod:`sro_analysis.metrics.force`); a contact whose linked
+  reports neither show force nor rule it out (level unknown, no force option) is unknown.
+  Unknown also as ``ata``.
+* ``restraint_per_contact`` / ``metal_restraint_per_contact``: contacts in E with a restraint
+  (any kind / metal handcuffs) listed on a linked report / E. Unknown as ``ata``, plus contacts
+  whose linked reports' option list was not collected (NA).
+* ``deescalation_specific_tactic`` (the one reports lead with): force reports naming >= 1
+  specific de-escalation tactic (tactical positioning, zone of safety, additional units, time,
+  continual communication, crisis-intervention member) / force reports. Unknown: reports with
+  ``deescalation_documented`` unknown (action rows partly rejected) or whose form has no tactic
+  box (``deescalation_tactics`` NA: CPD's pre-2017 TRR form, the 2017-2020 release).
+* ``deescalation_presence_verbal_only``: force reports whose only documented mitigation is
+  member presence or verbal direction / force reports. Unknown as the previous one.
 * ``deescalation_documented``: force reports with de-escalation = yes / force reports with
-  de-escalation yes or no. Unknown: reports with de-escalation unknown.
+  de-escalation yes or no; kept for continuity, but CPD counts presence and verbal commands as
+  mitigation, so it sits near 100% and cannot show differences. Unknown: de-escalation unknown.
 * ``crdc_ata`` (counts only): referrals without arrest / referrals. Unknown: none.
 
 E is the eligible set with a known outcome (SPEC §3.2 conditions 1-6). ``U = unknown /
 (denominator + unknown)``; ``incomplete_outcomes`` is U > 0.10, ``withheld_unknown`` U > 0.25,
-``unstable`` 10 <= denominator < 20. ``de-escalation documented`` keeps reports with an unknown
-de-escalation field out of both terms and reports their share as U (the same convention as every
-other rate here; SPEC's plain "/ #force reports" would count unknown as "no").
+``unstable`` 10 <= denominator < 20. The de-escalation measures keep reports with an unknown
+field out of both terms and report their share as U (the same convention as every other rate
+here; SPEC's plain "/ #force reports" would count unknown as "no").
+
+What counts in U, and what is an exclusion
+------------------------------------------
+U holds every contact that satisfies the conditions that can be checked and whose outcome is
+unknown, wherever it became unknown:
+
+* the collapsed outcome is ``other_unknown`` or its custody is unknown (including a diversion of
+  unknown timing with no more severe known outcome, see :data:`sro_analysis.schema.outcomes.LADDER`);
+* the subject has no outcome row at all (none recorded, or its row was rejected by the cleaning,
+  e.g. an unmapped disposition label): conditions 4-5 live on the outcome row, so they cannot
+  fail, and the outcome is unknown (``exclusion_reason = "no_outcome_record"``);
+* for the force and restraint measures, contacts whose force or restraint status is unknown.
+
+Exclusions, as SPEC §3.2 writes them (reported in ``exclusion_reason``, not in U): role other
+than suspect; ``is_student`` no or unknown (unknown is kept, flagged, only in the sensitivity
+run ``include_unknown_students``); not school-related, where an unknown location without a
+school-staff referral fails condition 3; no police contact; warrant or alert pick-ups.
 
 Units and groups (the ``by`` argument)
 --------------------------------------
@@ -37,9 +68,13 @@ Units and groups (the ``by`` argument)
 ``"sex"``, ``"disability"``, ``"age_band"`` and ``"subject_resistance"`` (alias
 ``"resistance"``). One group dimension gives ``group_type=<dimension>``, ``group=<value>``;
 several give ``group_type="intersection"`` and ``group="race_ethnicity=black|sex=female"``
-(dimensions in the order asked). ``officer_scope="assigned_sro"`` is written as a group
-dimension too (``group_type="officer_scope", group="assigned_sro"``, or inside an
-intersection), so SRO-only rows never collide with all-officer rows. A missing unit or group
+(dimensions in the order asked). ``officer_scope`` is ``"all"``, ``"assigned_sro"`` (contacts
+decided by the officer assigned to that school on that date) or ``"other_officers"`` (decided by
+a recorded officer who is not: the comparison group for assigned SROs, which "all" is not, since
+it includes them; contacts with no recorded decider belong to neither). A scope other than
+"all" is written as a group dimension too (``group_type="officer_scope", group="assigned_sro"``
+or ``"other_officers"``, or inside an intersection), so scoped rows never collide with
+all-officer rows. A missing unit or group
 value (no school matched, no deciding officer, blank optional field) is reported as the unit or
 group ``"unknown"``, never dropped.
 
@@ -363,12 +398,16 @@ def contacts(tables, *, include_unknown_students: bool = False) -> pd.DataFrame:
 
     Every subject of ``incident_subjects`` appears once, eligible or not; rows outside the
     eligible set say why in ``exclusion_reason`` (first failing condition, see
-    :data:`EXCLUSION_REASONS`). Flags: ``eligible`` (conditions 1-5), ``outcome_known``
-    (condition 6), ``ata`` (custody = no), ``ata_strict`` (custody = no and not a citation),
-    ``custody`` (custody = yes), ``fpa_numerator`` (station adjustment or post-arrest diversion),
-    ``force_contact`` (>= 1 linked force report of level >= level_1; reports without subject link
-    to every subject of their incident), with ``n_force_reports`` (linked reports of any level)
-    and ``subject_resistance`` (most severe resistance among them, ``unknown`` without report).
+    :data:`EXCLUSION_REASONS`). Flags: ``eligible`` (conditions 1-5 hold, or cannot be checked
+    because the subject has no outcome row: then ``exclusion_reason = "no_outcome_record"`` and
+    the contact counts in U), ``outcome_known`` (condition 6), ``ata`` (custody = no),
+    ``ata_strict`` (custody = no and not a citation), ``custody`` (custody = yes),
+    ``fpa_numerator`` (station adjustment or post-arrest diversion), ``force_status``
+    (yes / no / unknown over the linked force reports, see :mod:`sro_analysis.metrics.force`;
+    reports without subject link to every subject of their incident) and ``force_contact``
+    (``force_status == "yes"``), ``restraint`` (metal / soft / none / unknown), with
+    ``n_force_reports`` (linked reports of any level) and ``subject_resistance`` (most severe
+    resistance among them, ``unknown`` without report).
     Officer columns: ``decided_by_officer_uid`` (of the most severe outcome, else of the next one
     naming an officer), ``is_assigned_sro`` (that officer's ``incident_officers`` row says so;
     False when absent) and ``involved_officers`` / ``involved_assigned_sros`` (';'-joined).
@@ -774,8 +813,9 @@ def rates(
             ``("officer", "school_year")``.
         method: interval method of :func:`~sro_analysis.metrics.intervals.binomial_interval`.
         level: interval level.
-        officer_scope: ``"all"`` or ``"assigned_sro"`` (only contacts decided by an officer
-            assigned to that school on that date; for de-escalation, reports by such officers).
+        officer_scope: ``"all"``, ``"assigned_sro"`` (only contacts decided by an officer
+            assigned to that school on that date; for de-escalation, reports by such officers)
+            or ``"other_officers"`` (decided by / reported by a recorded officer who is not).
         school_attribution: ``"occurrence"`` (default) or ``"enrolled"``.
         officer_credit: ``"decider"`` (default) or ``"split"`` (1/k credit, officer units only).
         include_unknown_students: sensitivity run of :func:`contacts` (record tables only).
