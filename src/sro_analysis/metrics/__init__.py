@@ -9,29 +9,38 @@ Example:
     [0.181192, 0.567146]
 """
 
+from sro_analysis.metrics.comparison import UnitExcludedWarning, comparison_units
 from sro_analysis.metrics.disparity import ALL_OTHERS, RRI_STAGES, RRIResult, relative_rate_index, rri_table
+from sro_analysis.metrics.force import classify_force_reports
 from sro_analysis.metrics.funnel import FUNNEL_POSITIONS, FunnelResult, funnel
 from sro_analysis.metrics.intervals import INTERVAL_METHODS, binomial_interval, normal_quantile
 # `rates` the function is not re-exported here: it would hide the `metrics.rates` module.
 # Use `sro_analysis.rates(...)` or `from sro_analysis.metrics.rates import rates`.
 from sro_analysis.metrics.rates import RateTable, contacts, overall_rate, rates_from_counts
-from sro_analysis.metrics.shrinkage import EB_TIERS, BetaPrior, empirical_bayes, fit_beta_prior
+from sro_analysis.metrics.shrinkage import (
+    EB_INTERVALS, EB_TIERS, BetaPrior, HyperPosterior, empirical_bayes, fit_beta_prior, hyper_posterior,
+)
 from sro_analysis.metrics.suppression import (
     SuppressionResult, SuppressionRules, suppress_linked_tables, suppress_rates, suppress_table,
 )
 
 __all__ = [
     "ALL_OTHERS",
+    "EB_INTERVALS",
     "EB_TIERS",
     "FUNNEL_POSITIONS",
     "INTERVAL_METHODS",
     "RRI_STAGES",
     "BetaPrior",
     "FunnelResult",
+    "HyperPosterior",
     "RRIResult",
     "RateTable",
     "SuppressionResult",
     "SuppressionRules",
+    "UnitExcludedWarning",
+    "classify_force_reports",
+    "comparison_units",
     "contacts",
     "overall_rate",
     "rates_from_counts",
@@ -42,6 +51,7 @@ __all__ = [
     "empirical_bayes",
     "fit_beta_prior",
     "funnel",
+    "hyper_posterior",
     "normal_quantile",
     "relative_rate_index",
     "rri_table",

@@ -15,6 +15,12 @@ PowerBI-Funnels; SPEC keys FUNNEL-R, FUNNEL-PBI):
    OD-adjusted z: zᵢ·sᵢ/sqrt(sᵢ² + τ²).
 6. With ``overdispersion="auto"`` the OD limits are used only if Iφ is significant against
    χ²(I−1) at 0.05.
+7. Without the OD adjustment, units with n < ``exact_below`` (default 30, SPEC's "exact binomial
+   limits ... for n < 30") use exact binomial limits: the equal-tailed acceptance region of the
+   exact test of p₀, drawn half-way between counts. A unit whose true rate is p₀ then falls
+   below (above) the limits with probability at most (1 − level)/2, whatever its n; the normal
+   limits break that for small n (at n = 9, p₀ = 0.56 a "95%" limit flags 8.7% of such units).
+   ``benchmarks/simulation.py`` measures the false-alarm rate of the default settings.
 """
 
 from __future__ import annotations
@@ -53,6 +59,20 @@ def _od_limits(theta0: float, n: np.ndarray, tau2: float, z: float) -> tuple[np.
     return lower, upper
 
 
+def _exact_limits(p0: float, n: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Exact binomial acceptance region of p₀ at ``level`` (n rounded), as rate limits half-way between counts.
+
+    ``rate < lower`` holds exactly for counts r with P(X <= r) <= (1 − level)/2 under
+    Binomial(n, p₀); ``rate > upper`` for counts with P(X >= r) <= (1 − level)/2.
+    """
+    tail = 0.5 * (1.0 - float(level))
+    m = np.maximum(np.rint(np.asarray(n, dtype=float)), 1.0)
+    r = stats.binom.ppf(tail, m, p0)
+    r_low = np.where(stats.binom.cdf(r, m, p0) <= tail, r, r - 1.0)  # largest r with P(X <= r) <= tail
+    r_high = stats.binom.isf(tail, m, p0) + 1.0                      # smallest r with P(X >= r) <= tail
+    return (r_low + 0.5) / m, (r_high - 0.5) / m
+
+
 def _level_suffix(level: float) -> str:
     # 0.95 -> "95", 0.998 -> "998": the column names used across the package.
     return f"{level * 100:g}".replace(".", "")
@@ -75,6 +95,7 @@ class FunnelResult:
         od_mode: ``"auto"``, ``"forced_on"`` or ``"forced_off"``.
         levels: The two confidence levels (inner, outer).
         units: One row per unit (see :func:`funnel`).
+        exact_below: Units with n below this use exact binomial limits when OD is not applied.
         excluded: Rows of the input left out as not comparable (the ``"unknown"`` bucket,
             units withheld for U > 0.25): columns ``unit, x, n, reason``
             (:func:`~sro_analysis.metrics.comparison.comparison_units`).
@@ -93,6 +114,7 @@ class FunnelResult:
     levels: tuple[float, float]
     units: pd.DataFrame
     excluded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["unit", "x", "n", "reason"]))
+    exact_below: int = 0
 
     def limits_curve(self, n_values) -> pd.DataFrame:
         """Limits in use evaluated at arbitrary denominators, for drawing smooth funnel lines.
@@ -102,12 +124,13 @@ class FunnelResult:
 
         Returns:
             DataFrame with columns ``n, lo95, hi95, lo998, hi998`` (named after ``levels``),
-            clipped to [0, 1]; OD-adjusted when ``od_applied``.
+            clipped to [0, 1]; OD-adjusted when ``od_applied``, else exact binomial (at n
+            rounded, so steps) below ``exact_below`` and normal above.
 
         Example:
             >>> res = funnel(pd.DataFrame({"unit": list("ABC"), "x": [5, 9, 30], "n": [20, 30, 60]}))
-            >>> res.limits_curve([10, 1000]).round(3).to_dict("list")["lo95"]
-            [0.096, 0.37]
+            >>> res.limits_curve([10, 1000]).round(3).to_dict("list")["lo95"]  # exact at n = 10
+            [0.05, 0.37]
         """
         n = np.asarray(n_values, dtype=float).ravel()
         if np.any(~np.isfinite(n)) or np.any(n <= 0):
@@ -119,6 +142,9 @@ class FunnelResult:
                 lower, upper = _od_limits(self.theta0, n, self.tau2, z)
             else:
                 lower, upper = _normal_limits(self.p0, n, z)
+                exact_lo, exact_hi = _exact_limits(self.p0, n, level)
+                small = n < self.exact_below
+                lower, upper = np.where(small, exact_lo, lower), np.where(small, exact_hi, upper)
             suffix = _level_suffix(level)
             curve[f"lo{suffix}"] = np.clip(lower, 0.0, 1.0)
             curve[f"hi{suffix}"] = np.clip(upper, 0.0, 1.0)
@@ -162,11 +188,16 @@ def funnel(
     target: float | None = None,
     overdispersion="auto",
     levels: tuple[float, float] = (0.95, 0.998),
+    exact_below: int = 30,
 ) -> FunnelResult:
     """Funnel-plot limits, z-scores and overdispersion for unit proportions (SPEC §3.3).
 
     Args:
-        data: One row per unit with event count, denominator and unit id. Not modified.
+        data: One row per unit with event count, denominator and unit id (a ``rates`` table
+            filtered to one measure works: its ``"unknown"`` bucket, units withheld for U > 0.25
+            and units with denominator 0 are left out with a
+            :class:`~sro_analysis.metrics.comparison.UnitExcludedWarning` and listed in
+            ``excluded``). Not modified.
         x: Column of event counts.
         n: Column of denominators (> 0).
         unit: Column of unit ids (unique).
@@ -175,13 +206,15 @@ def funnel(
             df is significant at 0.05), ``True`` (always) or ``False`` (never).
         levels: Inner and outer confidence levels; column suffixes are ``95``/``998`` for the
             defaults (``f"{100*level:g}"`` without the dot otherwise).
+        exact_below: Without the OD adjustment, units with n below this use exact binomial
+            limits (step 7 of the module docstring); 0 gives normal limits everywhere.
 
     Returns:
         A :class:`FunnelResult`. Its ``units`` frame, sorted by unit, has columns
         ``unit, x, n, rate, z, z_winsorised, z_adjusted``, the unclipped ``normal_lo95 …
-        normal_hi998`` and ``od_lo95 … od_hi998`` (OD limits are always computed with the
-        estimated τ², whether or not applied), the limits in use ``lo95, hi95, lo998, hi998``
-        clipped to [0, 1], and ``position`` (one of :data:`FUNNEL_POSITIONS`, comparing the rate
+        normal_hi998``, ``od_lo95 … od_hi998`` (OD limits are always computed with the
+        estimated τ², whether or not applied) and ``exact_lo95 … exact_hi998``, the limits in
+        use ``lo95, hi95, lo998, hi998`` clipped to [0, 1], and ``position`` (one of :data:`FUNNEL_POSITIONS`, comparing the rate
         with the limits in use; "95" names the inner and "998" the outer level even when
         custom ``levels`` are given). ``z_adjusted`` = z·s/sqrt(s² + τ²) with the estimated τ².
 
@@ -243,11 +276,16 @@ def funnel(
         zc = normal_quantile(level)
         suffix = _level_suffix(level)
         units[f"od_lo{suffix}"], units[f"od_hi{suffix}"] = _od_limits(theta0, ns, tau2, zc)
-    source = "od" if od_applied else "normal"
     for level in levels:
         suffix = _level_suffix(level)
-        units[f"lo{suffix}"] = units[f"{source}_lo{suffix}"].clip(0.0, 1.0)
-        units[f"hi{suffix}"] = units[f"{source}_hi{suffix}"].clip(0.0, 1.0)
+        units[f"exact_lo{suffix}"], units[f"exact_hi{suffix}"] = _exact_limits(p0, ns, level)
+    exact = (ns < exact_below) & (not od_applied)
+    for level in levels:
+        suffix = _level_suffix(level)
+        for side in ("lo", "hi"):
+            chosen = units[f"od_{side}{suffix}"] if od_applied else units[f"normal_{side}{suffix}"].where(
+                ~exact, units[f"exact_{side}{suffix}"])
+            units[f"{side}{suffix}"] = chosen.clip(0.0, 1.0)
     inner, outer = (_level_suffix(level) for level in levels)
     units["position"] = _position(
         rate, units[f"lo{inner}"], units[f"hi{inner}"], units[f"lo{outer}"], units[f"hi{outer}"]
@@ -267,4 +305,5 @@ def funnel(
         levels=(float(levels[0]), float(levels[1])),
         units=units,
         excluded=excluded,
+        exact_below=int(exact_below),
     )
