@@ -155,6 +155,16 @@ def simulate(designs: Iterable[Design], seeds: Sequence[int]) -> pd.DataFrame:
     return pd.DataFrame([replicate(d, s) for d in designs for s in seeds])
 
 
+def _clean_entry_point():
+    """The package's clean function: ``sro_analysis.clean.clean`` (the clean-stage package), or
+    ``sro_analysis.pipeline.clean`` in trees from before it."""
+    try:
+        from sro_analysis.clean import clean
+    except ImportError:
+        from sro_analysis.pipeline import clean
+    return clean
+
+
 def pipeline_replicate(seed: int, n_incidents: int = 3000) -> dict:
     """The whole package on one synthetic release: school ATA rates and EB against ``truth.json``.
 
@@ -164,8 +174,8 @@ def pipeline_replicate(seed: int, n_incidents: int = 3000) -> dict:
     """
     from sro_analysis import synthetic
     from sro_analysis.metrics.rates import rates
-    from sro_analysis.pipeline import clean
 
+    clean = _clean_entry_point()
     with tempfile.TemporaryDirectory() as folder:
         info = synthetic.write_release(folder, seed=seed, n_incidents=n_incidents)
         truth = json.loads(Path(info.truth_path).read_text())
