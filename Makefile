@@ -12,7 +12,7 @@ SALT_FILE ?= $(HOME)/.config/sro-analysis/salt
 export SRO_ANALYSIS_SALT_FILE := $(SALT_FILE)
 
 .DEFAULT_GOAL := help
-.PHONY: help report demo chicago test lab bench clean-outputs
+.PHONY: help report demo chicago test test-fast lab bench clean-outputs
 
 help: ## Show this help
 	@echo "sro-analysis make targets:"
@@ -52,8 +52,11 @@ chicago: $(STAMP) $(SALT_FILE) ## Real Chicago public records (local mirror if p
 	$(BIN)/sro-analysis report --dataset data/interim/chicago --out reports/chicago --name "Chicago public records" && \
 	$(BIN)/sro-analysis publish --dataset data/interim/chicago --out data/processed/chicago
 
-test: $(STAMP) ## Run the whole test suite
-	$(BIN)/python -m pytest
+test: $(STAMP) ## Run the whole test suite (both cores)
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+test-fast: $(STAMP) ## Unit tests only (no real records, notebooks, reports or browser): the edit loop
+	$(BIN)/python -m pytest -n 2 -q -m "not real and not slow and not browser"
 
 lab: $(STAMP) ## Open JupyterLab with the notebooks (jupytext .py files open as notebooks)
 	JUPYTER_CONFIG_PATH="$(CURDIR)/notebooks/.jupyter" $(BIN)/jupyter lab notebooks/

@@ -19,6 +19,19 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SRO_SHARED_DIR", ROOT.parent / "shared"))
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests that read ../shared/data are ``real``; notebook, report and browser tests are ``slow``.
+
+    ``make test-fast`` deselects both for the edit loop; ``make test`` runs everything.
+    """
+    for item in items:
+        if "shared_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.real)
+        path = str(item.fspath)
+        if any(part in path for part in ("notebooks", "test_reports", "test_publish", "test_interrupted")):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data (real Chicago records); skips with the reason when it is absent."""
@@ -39,3 +52,40 @@ def reference_values() -> dict:
     if not path.exists():
         pytest.skip(f"reference values not found at {path}")
     return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="session")
+def shared_tmp(tmp_path_factory, worker_id) -> Path:
+    """A temporary folder every pytest-xdist worker of this session shares (see tests/builds.py)."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
+@pytest.fixture(scope="session")
+def chicago_dataset_dir(shared_data, shared_tmp) -> Path:
+    """A saved Dataset of every Chicago record in ../shared/data (built once per session)."""
+    from builds import shared_build
+    from sro_analysis.clean import clean
+
+    def build(folder: Path) -> None:
+        raw = folder / "raw"
+        raw.mkdir()
+        for name in ("chicago-crimes", "chicago-juvenile", "chicago-trr", "cps-schools"):
+            (raw / name).symlink_to(shared_data / name)
+        clean("chicago", raw, progress=False).save(folder / "dataset")
+
+    return shared_build(shared_tmp, "chicago", build) / "dataset"
+
+
+@pytest.fixture(scope="session")
+def synthetic_dataset_dir(shared_tmp) -> Path:
+    """A saved Dataset of the default synthetic demo release (what `make demo` cleans)."""
+    from builds import shared_build
+    from sro_analysis import synthetic
+    from sro_analysis.clean import clean
+
+    def build(folder: Path) -> None:
+        synthetic.write_release(folder / "raw", seed=20181)
+        clean("synthetic", folder / "raw", progress=False, parameters={"seed": 20181}).save(folder / "dataset")
+
+    return shared_build(shared_tmp, "synthetic", build) / "dataset"

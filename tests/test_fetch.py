@@ -19,10 +19,12 @@ from pathlib import Path
 import pytest
 
 from sro_analysis.fetch import (
+    ALL_FAMILIES,
     ALREADY_CACHED,
     COPIED_FROM_MIRROR,
     DOWNLOADED,
     FAILED,
+    FAMILIES,
     MANIFEST_JSON,
     MANIFEST_SHA256,
     RESUMED,
@@ -32,6 +34,7 @@ from sro_analysis.fetch import (
     contains_word,
     default_cache_dir,
     derivation_rule,
+    family_summaries,
     fetch,
     filter_csv_rows,
     load_catalog,
@@ -326,11 +329,11 @@ def test_derived_subset_is_derived_into_place_beside_the_kept_original(server: _
     assert fetched.path == "trr/school-subset/TRR-main__school_locations.csv"
     assert (cache / fetched.path).read_bytes() == subset_bytes
     assert fetched.sha256 == hashlib.sha256(subset_bytes).hexdigest()
-    assert fetched.original_path == "trr/school-subset/originals/TRR-main__school_locations.csv"
+    assert fetched.original_path == "trr/school-subset/.originals/TRR-main__school_locations.csv"
     assert fetched.original_sha256 == hashlib.sha256(whole_city).hexdigest()
     assert (cache / fetched.original_path).read_bytes() == whole_city
     assert fetched.reason == (
-        "derived from trr/school-subset/originals/TRR-main__school_locations.csv: "
+        "derived from trr/school-subset/.originals/TRR-main__school_locations.csv: "
         "1 of 2 rows whose location contains SCHOOL; identical to the catalogue's mirror copy"
     )
 
@@ -440,30 +443,74 @@ def test_missing_mirror_folder_is_a_fetch_error(tmp_path: Path) -> None:
         fetch("chicago", cache_dir=tmp_path / "cache", mirror=tmp_path / "nowhere", progress=False)
 
 
-@pytest.mark.real
-def test_mirror_copies_every_catalogue_file_with_matching_checksums(shared_data: Path, tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
+#: Files per family of the packaged catalogue (counted by hand in ../shared/data).
+FAMILY_FILES = {"chicago": 46, "chicago-full-city": 16, "nyc": 24, "louisiana": 72}
+#: Which family each folder of the mirror belongs to (the longest matching folder decides).
+FAMILY_OF_FOLDER = {
+    "chicago-crimes": "chicago", "chicago-juvenile": "chicago", "chicago-trr": "chicago", "cps-schools": "chicago",
+    "chicago-trr/full-city": "chicago-full-city", "nyc-schools": "nyc", "nyc-ssa": "nyc",
+    "nibrs-louisiana": "louisiana",
+}
 
-    report = fetch("chicago", cache_dir=cache, mirror=shared_data, progress=False)
+
+def _family_of(relpath: str) -> str | None:
+    folders = [f for f in FAMILY_OF_FOLDER if relpath.startswith(f + "/")]
+    return FAMILY_OF_FOLDER[max(folders, key=len)] if folders else None
+
+
+def _mirror_files(shared_data: Path) -> list[str]:
+    """Every file of the mirror but its own top-level README.md (written for the mirror, no public origin).
+
+    README.md files inside the folders are kept: those of nibrs-louisiana are the CDE downloads' own.
+    """
+    return sorted(
+        p.relative_to(shared_data).as_posix()
+        for p in shared_data.rglob("*")
+        if p.is_file() and p != shared_data / "README.md"
+    )
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("family", [*sorted(FAMILY_FILES), ALL_FAMILIES])
+def test_mirror_copies_every_catalogue_file_with_matching_checksums(
+    family: str, shared_data: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    n = FAMILY_FILES.get(family, 158)
+
+    report = fetch(family, cache_dir=cache, mirror=shared_data, progress=False)
 
     assert report.ok, report.summary()
-    assert report.counts()[COPIED_FROM_MIRROR] == 45
+    assert report.counts()[COPIED_FROM_MIRROR] == n
     for fetched in report.files:
         assert sha256_file(cache / fetched.relpath) == sha256_file(shared_data / fetched.relpath)
-    assert len((cache / MANIFEST_SHA256).read_text().splitlines()) == 45
-    again = fetch("chicago", cache_dir=cache, mirror=shared_data, progress=False)
-    assert again.counts()[ALREADY_CACHED] == 45
+    assert len((cache / MANIFEST_SHA256).read_text().splitlines()) == n
+    assert json.loads((cache / MANIFEST_JSON).read_text())["catalog"] == family
+    again = fetch(family, cache_dir=cache, mirror=shared_data, progress=False)
+    assert again.counts()[ALREADY_CACHED] == n
 
 
 @pytest.mark.real
 def test_catalogue_lists_exactly_the_mirror_files(shared_data: Path) -> None:
-    entries = load_catalog("chicago")
-    on_disk = sorted(
-        str(p.relative_to(shared_data)) for p in shared_data.rglob("*") if p.is_file() and p.name != "README.md"
-    )
+    """The union of the families is every file on disk, each with the size on disk."""
+    entries = load_catalog(ALL_FAMILIES)
+    on_disk = _mirror_files(shared_data)
     assert [e.relpath for e in entries] == on_disk
+    assert len(on_disk) == sum(FAMILY_FILES.values()) == 158
     for entry in entries:
         assert (shared_data / entry.relpath).stat().st_size == entry.bytes
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("family", sorted(FAMILY_FILES))
+def test_each_family_lists_exactly_its_folders(family: str, shared_data: Path) -> None:
+    top_folders = sorted(p.name for p in shared_data.iterdir() if p.is_dir())
+    assert top_folders == sorted(f for f in FAMILY_OF_FOLDER if "/" not in f)  # a new folder needs a family
+    mine = [rel for rel in _mirror_files(shared_data) if _family_of(rel) == family]
+    entries = load_catalog(family)
+    assert [e.relpath for e in entries] == mine
+    assert len(mine) == FAMILY_FILES[family]
+    assert {e.family for e in entries} == {family}
 
 
 # --------------------------------------------------------------------------- catalogue
@@ -472,43 +519,98 @@ def test_catalogue_lists_exactly_the_mirror_files(shared_data: Path) -> None:
 def test_packaged_catalogue_is_complete_and_consistent() -> None:
     entries = load_catalog("chicago")
 
-    assert len(entries) == 45
+    assert len(entries) == 46
     assert sum(e.is_derived for e in entries) == 30  # 28 TRR school subsets, 1 crimes subset, 1 xlsm sheet
     assert sum(e.url_confirmed for e in entries) == 43
     assert {e.relpath for e in entries if not e.url_confirmed} == {
+        "chicago-trr/trr_locations_upstream.yaml",
         "cps-schools/Chicago_Public_Schools_-_School_Profile_Information_SY1617.csv",
         "cps-schools/Chicago_Public_Schools_-_School_Profile_Information_SY1718.csv",
     }
-    assert all(e.url.startswith(ORIGIN + "/") for e in entries)
-    assert all(e.licence for e in entries)
     subsets = [e for e in entries if "/school-subset/" in e.relpath]
     assert len(subsets) == 28
     assert all(e.url.endswith(".csv.gz") and "/export/output/" in e.url for e in subsets)
+    # The whole-city tables are the originals of the 2004-2016 and 2017-2020 subsets, at the same URLs,
+    # in a family of their own: `clean --source chicago` must not find them beside the subsets.
+    assert not any("/full-city/" in e.relpath for e in entries)
+    full_city = load_catalog("chicago-full-city")
+    assert len(full_city) == 16 and not any(e.is_derived for e in full_city)
+    assert all(e.url_confirmed for e in full_city)
+    assert sorted(e.url for e in full_city) == sorted(
+        e.url for e in subsets if trr_release(e)[1] in {"p046360", "p583646"}
+    )
+    assert {e.relpath.rsplit("/", 1)[1] for e in full_city} == {e.original_name for e in full_city}
+
+    everything = load_catalog(ALL_FAMILIES)
+    assert len(everything) == 158
+    assert {f: sum(e.family == f for e in everything) for f in FAMILIES} == FAMILY_FILES
+    assert {f: sum(e.url_confirmed for e in everything if e.family == f) for f in FAMILIES} == {
+        "chicago": 43, "chicago-full-city": 16, "nyc": 24,
+        "louisiana": 0,  # the search index holds no file of LA-2012..2018
+    }
+    assert not any(e.is_derived for e in everything if e.family != "chicago")
+    assert all(e.url.startswith(ORIGIN + "/") for e in everything)
+    assert all(e.licence and e.notes for e in everything)
     # No two rows would be stored at the same cache path by a network fetch unless they share a URL.
     paths = {}
-    for e in entries:
-        paths.setdefault(network_path(e, entries), set()).add(e.url)
+    for e in everything:
+        paths.setdefault(network_path(e, everything), set()).add(e.url)
     assert all(len(urls) == 1 for urls in paths.values())
+
+
+def test_family_summaries_say_what_each_family_holds() -> None:
+    summaries = dict(family_summaries())
+
+    assert list(summaries) == [*FAMILIES, ALL_FAMILIES]
+    assert summaries["nyc"].endswith("linking campuses) [24 files, 5.6 MB].")
+    assert summaries["louisiana"].endswith("the CDE README [72 files, 39.2 MB].")
+    assert summaries["all"] == "every family above, into one folder: a full mirror [158 files, 70.4 MB]."
+    assert summaries["chicago-full-city"].startswith("Chicago TRR tables for the whole city, releases 2004-2016")
+    assert summaries["chicago-full-city"].endswith("[16 files, 14.1 MB].")
 
 
 def test_catalogue_csv_errors_name_file_line_and_column(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text(
-        "relpath,url,url_confirmed,derived,sha256,bytes,licence,notes\n"
-        f"a.csv,{ORIGIN}/o/r/c/a.csv,true,,{'a' * 64},1,MIT,\n"
-        f"b.csv,{ORIGIN}/o/r/c/b.csv,maybe,,{'b' * 64},1,MIT,\n"
+        "family,relpath,url,url_confirmed,derived,sha256,bytes,licence,notes\n"
+        f"x,a.csv,{ORIGIN}/o/r/c/a.csv,true,,{'a' * 64},1,MIT,\n"
+        f"x,b.csv,{ORIGIN}/o/r/c/b.csv,maybe,,{'b' * 64},1,MIT,\n"
     )
     with pytest.raises(FetchError, match=r"bad\.csv, line 3, column url_confirmed: 'maybe'"):
         load_catalog(bad)
-    with pytest.raises(FetchError, match="unknown catalogue 'newyork'"):
+    known = r"\(chicago, chicago-full-city, nyc, louisiana, all\)"
+    with pytest.raises(FetchError, match=rf"unknown catalogue 'newyork': not a packaged family {known}"):
         load_catalog("newyork")
+    old_style = tmp_path / "old.csv"  # a catalogue without the family column
+    old_style.write_text("relpath,url,url_confirmed,derived,sha256,bytes,licence,notes\n")
+    with pytest.raises(FetchError, match=r"old\.csv: missing column\(s\) family"):
+        load_catalog(old_style)
 
 
 def test_default_cache_dir_honours_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SRO_ANALYSIS_CACHE", str(tmp_path / "elsewhere"))
-    assert default_cache_dir() == tmp_path / "elsewhere"
+    assert default_cache_dir() == tmp_path / "elsewhere" / "chicago"
+    assert default_cache_dir("nyc") == tmp_path / "elsewhere" / "nyc"
     monkeypatch.delenv("SRO_ANALYSIS_CACHE")
     assert default_cache_dir() == Path.home() / ".cache" / "sro-analysis" / "chicago"
+    assert default_cache_dir("louisiana") == Path.home() / ".cache" / "sro-analysis" / "louisiana"
+
+
+@pytest.mark.real
+def test_fetch_without_cache_uses_the_family_folder(
+    monkeypatch: pytest.MonkeyPatch, shared_data: Path, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SRO_ANALYSIS_CACHE", str(tmp_path))
+
+    report = fetch("nyc", mirror=shared_data, progress=False)
+
+    assert report.cache_dir == tmp_path / "nyc"
+    assert report.counts()[COPIED_FROM_MIRROR] == 24
+    assert sorted(p.name for p in (tmp_path / "nyc").iterdir()) == [
+        MANIFEST_SHA256, MANIFEST_JSON, "nyc-schools", "nyc-ssa",
+    ]
+    for name in (MANIFEST_SHA256, MANIFEST_JSON):  # written atomically, readable like the files
+        assert (tmp_path / "nyc" / name).stat().st_mode & 0o777 == 0o644
 
 
 def test_empty_report_is_ok() -> None:
@@ -597,7 +699,7 @@ def test_network_fetch_derives_the_mirror_subsets(server: _Server, shared_data: 
         table = entry.relpath.split("/")[-1].split("_")[0].removeprefix("TRR-")
         assert (cache / entry.relpath).read_bytes() == DERIVED_TRR[table], table
         fetched = by_relpath[entry.relpath]
-        assert fetched.original_path == f"chicago-trr/school-subset/originals/{entry.original_name}"
+        assert fetched.original_path == f"chicago-trr/school-subset/.originals/{entry.original_name}"
         assert (cache / fetched.original_path).is_file()  # the original is kept for the next run
     assert "3 of 5 rows whose trr_id is kept in release p000001" in by_relpath[trr[2].relpath].reason
     # The manifest records the original's checksum and the derived file's checksum.
@@ -686,6 +788,47 @@ def test_derivation_rules_reproduce_the_mirror(shared_data: Path, tmp_path: Path
 
 
 @pytest.mark.real
+def test_network_fetch_derives_the_school_subsets_from_the_full_city_tables(
+    server: _Server, shared_data: Path, tmp_path: Path
+) -> None:
+    """Served the mirror's whole-city tables at their URLs, a network fetch checks them against
+    the catalogue and derives from them the mirror's school subsets, byte for byte."""
+    full_city = load_catalog("chicago-full-city")
+    subsets = [
+        e for e in load_catalog("chicago")
+        if "/school-subset/" in e.relpath and trr_release(e)[1] in {"p046360", "p583646"}
+    ]
+    for entry in full_city:
+        _publish_at_catalogue_url(server, entry, (shared_data / entry.relpath).read_bytes())
+    cache = tmp_path / "cache"
+
+    report = fetch([*full_city, *subsets], cache_dir=cache, base_url=server.base_url, **FAST)
+
+    assert report.ok, report.summary()
+    assert len(server.requests) == 16  # each whole-city table once, for its own row and its subset
+    by_relpath = {f.relpath: f for f in report.files}
+    original_of = {e.url: e.relpath for e in full_city}
+    for entry in full_city:
+        assert by_relpath[entry.relpath].status == DOWNLOADED
+        assert by_relpath[entry.relpath].sha256 == entry.sha256  # checked against the catalogue
+    for entry in subsets:
+        fetched = by_relpath[entry.relpath]
+        assert fetched.original_path == original_of[entry.url]
+        assert fetched.original_sha256 == sha256_file(shared_data / original_of[entry.url])
+        assert (cache / entry.relpath).read_bytes() == (shared_data / entry.relpath).read_bytes(), entry.relpath
+        assert fetched.reason.endswith("; identical to the catalogue's mirror copy"), fetched.reason
+    main_2004 = "chicago-trr/school-subset/TRR-main_2004-2016_2016-09__school_locations.csv"
+    assert by_relpath[main_2004].reason.startswith(
+        "derived from chicago-trr/full-city/TRR-main_2004-2016_2016-09.csv.gz: "
+        "399 of 67,019 rows whose location contains SCHOOL"
+    )
+    actions_2017 = "chicago-trr/school-subset/TRR-actions-responses_2017-2020_2020-06_p583646__school_locations.csv"
+    assert "155 of 56,519 rows whose trr_id is kept in release p583646" in by_relpath[actions_2017].reason
+    assert not (cache / "chicago-trr/school-subset/.originals").exists()  # no second copy of the originals
+    assert len((cache / MANIFEST_SHA256).read_text().splitlines()) == 32
+
+
+@pytest.mark.real
 def test_juvenile_workbook_sheet_gives_the_mirror_csv_text(shared_data: Path, tmp_path: Path) -> None:
     import gzip
 
@@ -699,3 +842,45 @@ def test_juvenile_workbook_sheet_gives_the_mirror_csv_text(shared_data: Path, tm
     text = gzip.decompress((tmp_path / "j.csv.gz").read_bytes())
     assert text == gzip.decompress((shared_data / entry.relpath).read_bytes())
     assert hashlib.sha256(text).hexdigest() == "108292fea1a97ef38b6f1f8d8faec8f6d3bf3949cd1ab987da359a0488c393b6"
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_fetch_offers_every_family_and_says_what_each_holds() -> None:
+    from click.testing import CliRunner
+
+    from sro_analysis.cli import FETCH_CATALOGS, main
+
+    assert FETCH_CATALOGS == (*FAMILIES, ALL_FAMILIES)
+    result = CliRunner().invoke(main, ["fetch", "--help"], terminal_width=200)
+
+    assert result.exit_code == 0, result.output
+    assert "[OPTIONS] [chicago|chicago-full-city|nyc|louisiana|all]" in result.output
+    text = " ".join(result.output.split())  # help text is wrapped
+    for name, holds in family_summaries():
+        assert f"{name} {holds}" in text
+    for option in ("--mirror", "--cache", "--force", "--quiet"):
+        assert option in result.output
+
+
+@pytest.mark.real
+def test_cli_fetch_family_from_mirror(shared_data: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from sro_analysis.cli import main
+
+    cache = tmp_path / "louisiana"
+    args = ["fetch", "louisiana", "--mirror", str(shared_data), "--cache", str(cache), "--quiet"]
+    result = CliRunner().invoke(main, args)
+
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(
+        f"louisiana: 72 files in {cache} (from mirror {shared_data})\n  copied_from_mirror: 72\n"
+    )
+    assert (cache / "nibrs-louisiana/LA-2016/NIBRS_ARRESTEE.csv").read_bytes() == (
+        shared_data / "nibrs-louisiana/LA-2016/NIBRS_ARRESTEE.csv"
+    ).read_bytes()
+    bad = CliRunner().invoke(main, ["fetch", "texas"])
+    assert bad.exit_code == 2
+    assert "'texas' is not one of 'chicago', 'chicago-full-city', 'nyc', 'louisiana', 'all'" in bad.output

@@ -24,7 +24,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sro_analysis.pipeline import clean
+from sro_analysis.clean import clean
 from sro_analysis.ids import mint_id
 
 TRR_2004_2018 = "chicago-trr/school-subset/TRR-officers_2004-2018_2018-08_p456008__school_locations.csv"

@@ -114,6 +114,32 @@ def test_directory_of_the_school_year_is_used():
     assert audit["directory_year"].tolist() == ["2011-12", "2017-18", "2017-18"]
 
 
+def test_link_dataset_reads_the_school_directory_table_not_raw_files():
+    from sro_analysis.clean.finish import LinkContext
+    from sro_analysis.link import link_dataset
+    from sro_analysis.schema.models import conform, empty_frame
+    from sro_analysis.schema.registry import CANONICAL_TABLES
+
+    tables = {n: empty_frame(n) for n in CANONICAL_TABLES}
+    # Today's directory has school 100 on Madison; the SY2011-12 directory had it on Adams.
+    today = SCHOOLS.assign(name="School", address=["4000 W Madison St", *SCHOOLS["address"][1:]])
+    tables["schools"] = conform(today, "schools")
+    tables["school_directory"] = conform(pd.DataFrame({
+        "school_id": ["100"], "school_year": ["2011-12"], "name": ["School"], "address": ["3245 W ADAMS ST"],
+        "source_file": ["directory_SY1112.csv"]}), "school_directory")
+    tables["incidents"] = conform(pd.concat([
+        incident(incident_id="inc-a", school_year="2012-13", block_address="32XX W ADAMS ST", source_record_id="a"),
+        incident(incident_id="inc-b", school_year="2012-13", block_address="40XX W MADISON ST", source_record_id="b"),
+    ]).assign(occurred_at=pd.Timestamp("2012-10-01"), school_match_ambiguous=False, during_school_hours="unknown",
+              referral_source="unknown", police_notified="unknown", offense_class="unknown", geocode_precision="none",
+              source_file="crimes.csv"), "incidents")
+    by_year = link_dataset(tables, None, LinkContext())
+    assert by_year.tables["incidents"]["school_id_occurrence"].fillna("").tolist() == ["100", ""]
+    assert by_year.audits["school_links"]["directory_year"].tolist() == ["2011-12", "2011-12"]
+    current = link_dataset(tables, None, LinkContext({"school_directory_history": False}))
+    assert current.tables["incidents"]["school_id_occurrence"].fillna("").tolist() == ["", "100"]
+
+
 def test_block_keys_normalise_both_sides():
     assert block_keys(pd.Series(["032XX W ADAMS ST", "3245 West Adams Street", "0000X W ELM ST", None])).tolist() == \
         ["32XX W ADAMS ST", "32XX W ADAMS ST", "0XX W ELM ST", pd.NA]

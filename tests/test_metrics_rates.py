@@ -632,16 +632,15 @@ def test_module_example_tables_run():
 
 
 @pytest.mark.real
-def test_real_cpd_dispositions_fpa(shared_data):
-    # Through the real adapter: chicago-juvenile/disp-by-dist-14_raw.csv (2014, counts by sex only).
+def test_real_cpd_dispositions_fpa(shared_data, tmp_path):
+    # Through the real source: chicago-juvenile/disp-by-dist-14_raw.csv (2014, counts by sex only).
     # Hand counts from the file: district 1 has 126 adjustments of 410 dispositions, district 2 280 of
     # 867; city-wide 5,055 of 17,288, of which 2 "SCREENED OUT" (mapped other_unknown) are unknown.
-    from sro_analysis.sources.base import CleanContext, SourceFile
-    from sro_analysis.sources.chicago_juvenile import JuvenileDispositionsAdapter
+    from cleaning import clean_files
+    from sro_analysis.sources.chicago_juvenile import SOURCE
 
-    folder = shared_data / "chicago-juvenile"
     name = "disp-by-dist-14_raw.csv"
-    counts = JuvenileDispositionsAdapter().load([SourceFile(folder / name, name)], CleanContext(folder)).tables["counts"]
+    counts = clean_files(tmp_path, {name: shared_data / "chicago-juvenile" / name}, [SOURCE]).counts
     by_district = rates_from_counts(counts, measure="fpa", by=("district", "period"))
     assert_rate(one(by_district, unit_id="1"), 126, 410, 0)
     assert_rate(one(by_district, unit_id="2"), 280, 867, 0)
@@ -656,7 +655,7 @@ def synthetic_release(tmp_path_factory):
     """A small synthetic release cleaned end to end, with the generator's truth.json."""
     import json
 
-    from sro_analysis.pipeline import clean
+    from sro_analysis.clean import clean
     from sro_analysis.synthetic import write_release
 
     raw = tmp_path_factory.mktemp("synthetic_raw")

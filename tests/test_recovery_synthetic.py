@@ -20,7 +20,7 @@ from sro_analysis.ids import mint_id
 from sro_analysis.metrics.calibration import DEMO_SEED
 from sro_analysis.metrics.comparison import UnitExcludedWarning
 from sro_analysis.metrics.rates import officer_unit_id
-from sro_analysis.pipeline import clean
+from sro_analysis.clean import clean
 
 
 @pytest.fixture(scope="module")

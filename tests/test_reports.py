@@ -41,7 +41,7 @@ def _tags(path: Path, name: str) -> list[dict]:
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     from sro_analysis import synthetic
-    from sro_analysis.pipeline import clean
+    from sro_analysis.clean import clean
 
     root = tmp_path_factory.mktemp("reports-synthetic")
     synthetic.write_release(root / "raw", n_incidents=1000, seed=7)

@@ -53,7 +53,7 @@ def _flags(profile: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     from sro_analysis import synthetic
-    from sro_analysis.pipeline import clean
+    from sro_analysis.clean import clean
 
     root = tmp_path_factory.mktemp("browser")
     synthetic.write_release(root / "raw", n_incidents=1000, seed=7)

@@ -23,7 +23,7 @@ _API: dict[str, tuple[str, str | None]] = {
     "Dataset": ("sro_analysis.dataset", "Dataset"),
     "load_dataset": ("sro_analysis.dataset", "load_dataset"),
     "describe_table": ("sro_analysis.dataset", "describe_table"),
-    "clean": ("sro_analysis.pipeline", "clean"),
+    "clean": ("sro_analysis.clean", "clean"),
     "contacts": ("sro_analysis.metrics.rates", "contacts"),
     "rates": ("sro_analysis.metrics.rates", "rates"),
     "rates_from_counts": ("sro_analysis.metrics.rates", "rates_from_counts"),

@@ -54,11 +54,17 @@ def atomic_directory(dest: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and a rename, with '\\n' line ends."""
+def write_text_atomic(path: str | os.PathLike, text: str, *, mode: int | None = None) -> None:
+    """Write ``text`` to ``path`` via a temporary file and a rename, with '\\n' line ends.
+
+    The file keeps the temporary file's permissions (0600) unless ``mode`` is given, e.g.
+    ``0o644`` for a manifest other users may read.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(text)
+    if mode is not None:
+        os.chmod(tmp, mode)
     os.replace(tmp, path)

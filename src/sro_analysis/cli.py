@@ -39,56 +39,92 @@ def main() -> None:
     """
 
 
+def _family_choices() -> list[str]:
+    from sro_analysis.sources import FAMILIES
+
+    return sorted(FAMILIES) + ["mapped"]
+
+
 @main.command()
-@click.option("--source", "source", type=click.Choice(["synthetic", "chicago", "mapped"]), default="synthetic",
-              show_default=True, help="Adapter family: the embedded synthetic release, the Chicago public "
-              "records, or 'mapped' for another jurisdiction's files described by --mapping.")
+@click.option("--source", "source", type=click.Choice(_family_choices()), default="synthetic", show_default=True,
+              help="Source family: the embedded synthetic release, a family of built-in public-record sources "
+              "(chicago, ...), or 'mapped' for files described only by --mapping. With a family, --mapping adds "
+              "the mapped sources to the family's in one run.")
 @click.option("--raw", "raw_dir", type=click.Path(path_type=Path), default=None,
-              help="Folder of raw files (searched recursively; files are recognised by their header). "
+              help="Folder of raw files, searched recursively. Files are recognised by their header (CSV, gzipped "
+              "CSV, Excel .xlsx/.xlsm with every sheet, title rows above the header), not by their name. "
               "Default for synthetic: data/raw/synthetic (generated when missing).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
               help="Folder to write the Dataset to (tables/*.parquet, ledger.parquet, provenance.json).")
-@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="YAML mapping describing another jurisdiction's files (with --source mapped).")
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
+              help="YAML mapping describing another jurisdiction's files (docs/mapping.md); may be repeated.")
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="SRO roster CSV (officer x school x start/end date x role); see docs/roster-format.md.")
+@click.option("--allow-unused", is_flag=True,
+              help="Go on when a data file is read by no source (its rows are rejected in the ledger as "
+              "file_not_used) instead of stopping with the list of such files and what each lacks.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler to stage files on (e.g. tcp://10.0.0.5:8786, started with `dask scheduler` "
+              "and `dask worker`); the work folder must then be on storage every worker shares. "
+              "Default: in this process.")
+@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for intermediate Parquet parts and DuckDB spill files (default: a temporary folder).")
+@click.option("--memory-limit", default="2GB", show_default=True,
+              help="Memory DuckDB may use before spilling to the work folder.")
 @click.option("--seed", type=int, default=20181, show_default=True, help="Seed of the synthetic generator.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
-def clean(source, raw_dir, out_dir, mapping, roster, seed, quiet):
-    """Turn raw records into a validated Dataset; every raw row is kept, merged or rejected."""
+def clean(source, raw_dir, out_dir, mapping, roster, allow_unused, scheduler, work_dir, memory_limit, seed, quiet):
+    """Turn raw records into a validated Dataset; every raw row is kept, merged or rejected.
+
+    \b
+    Every file under --raw is accounted for: read by a source, listed as documentation, or (a
+    data file nothing reads) an error naming the file and the columns it lacks.
+    """
     from rich.console import Console
 
-    from sro_analysis import pipeline
+    from sro_analysis import clean as cleaning
     from sro_analysis.ledger import summarise
-    from sro_analysis.sources import RawFileError
 
     # Off a terminal (CI logs, pipes) rich would squeeze tables to 80 columns: give them room.
     console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
     try:
-        adapters = None
+        sources = _chosen_sources(source, mapping)
         if source == "synthetic":
-            from sro_analysis import synthetic
-
-            raw_dir = raw_dir or Path("data/raw/synthetic")
-            if not raw_dir.exists() or not any(raw_dir.iterdir()):
-                console.print(f"generating the synthetic release into {raw_dir} (seed {seed})")
-                synthetic.write_release(raw_dir, seed=seed)
-        elif source == "mapped":
-            if mapping is None:
-                raise UserError("--source mapped needs --mapping FILE.yaml")
-            from sro_analysis.sources.mapped import adapters_from_mapping
-
-            adapters = adapters_from_mapping(mapping)
+            raw_dir = _synthetic_raw(console, raw_dir, seed)
         if raw_dir is None:
             raise UserError(f"--source {source} needs --raw DIR (the folder holding the files)")
         if not raw_dir.exists():
             raise UserError(f"raw folder {raw_dir} does not exist")
-        ds = pipeline.clean(source, raw_dir, adapters=adapters, roster=roster, progress=not quiet,
-                             parameters={"seed": seed} if source == "synthetic" else {})
+        ds = cleaning.clean(source, raw_dir, sources=sources, roster=roster, progress=not quiet,
+                            parameters={"seed": seed} if source == "synthetic" else {}, allow_unused=allow_unused,
+                            scheduler=scheduler, work_dir=work_dir, memory_limit=memory_limit)
         ds.save(out_dir)
-    except (ValueError, KeyError, OSError, RawFileError) as exc:
+    except (ValueError, KeyError, OSError) as exc:
         _fail(exc)
     _print_clean_summary(console, ds, summarise(ds.ledger), out_dir)
+
+
+def _chosen_sources(source: str, mapping) -> list | None:
+    """The family's sources plus any mapped ones (None: the family alone, the engine's default)."""
+    if source == "mapped" and not mapping:
+        raise UserError("--source mapped needs --mapping FILE.yaml")
+    if not mapping:
+        return None
+    from sro_analysis.sources import sources_for
+    from sro_analysis.sources.mapped import sources_from_mapping
+
+    mapped = [s for path in mapping for s in sources_from_mapping(path)]
+    return mapped if source == "mapped" else sources_for(source) + mapped
+
+
+def _synthetic_raw(console, raw_dir, seed) -> Path:
+    from sro_analysis import synthetic
+
+    raw_dir = raw_dir or Path("data/raw/synthetic")
+    if not raw_dir.exists() or not any(raw_dir.iterdir()):
+        console.print(f"generating the synthetic release into {raw_dir} (seed {seed})")
+        synthetic.write_release(raw_dir, seed=seed)
+    return raw_dir
 
 
 def _print_clean_summary(console, ds, summary, out_dir) -> None:
@@ -100,11 +136,13 @@ def _print_clean_summary(console, ds, summary, out_dir) -> None:
     for r in summary.itertuples(index=False):
         t.add_row(r.source_file, f"{r.rows:,}", f"{r.kept:,}", f"{r.merged:,}", f"{r.rejected:,}", r.rejected_by_reason)
     console.print(t)
-    ignored = ds.provenance.get("ignored_files", [])
-    if ignored:
-        console.print(f"[yellow]{len(ignored)} file(s) ignored:[/yellow]")
-        for item in ignored:
-            console.print(f"  {item['path']}: {item['reason']}")
+    for key, what in (("unused_files", "data file(s) read by no source (rows rejected as file_not_used)"),
+                      ("not_data_files", "file(s) that are not data (documentation, manifests)")):
+        items = ds.provenance.get(key, [])
+        if items:
+            console.print(f"[yellow]{len(items)} {what}:[/yellow]" if key == "unused_files" else f"{len(items)} {what}:")
+            for item in items:
+                console.print(f"  {item['path']}: {item['reason']}", markup=False)
     for note in ds.provenance.get("notes", []):
         console.print(f"note: {note}", markup=False)
     unmapped = ds.unmapped_labels()
@@ -116,16 +154,39 @@ def _print_clean_summary(console, ds, summary, out_dir) -> None:
     click.echo(f"Dataset written to {out_dir}")
 
 
-@main.command()
-@click.argument("catalog", type=click.Choice(["chicago"]), default="chicago")
+class _FetchCommand(click.Command):
+    """``fetch``, whose help lists what each catalogue family holds (read only when asked)."""
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_help_text(ctx, formatter)
+        from sro_analysis.fetch import family_summaries
+
+        with formatter.section("Families"):
+            formatter.write_dl(family_summaries())
+
+
+#: Choices of ``sro-analysis fetch``: the catalogue families and ``all`` (tests check they
+#: match ``sro_analysis.fetch.FAMILIES``; listed here so the CLI starts without importing fetch).
+FETCH_CATALOGS = ("chicago", "chicago-full-city", "nyc", "louisiana", "all")
+
+
+@main.command(cls=_FetchCommand)
+@click.argument("catalog", type=click.Choice(FETCH_CATALOGS), default="chicago")
 @click.option("--cache", "cache_dir", type=click.Path(path_type=Path), default=None,
-              help="Cache folder (default $SRO_ANALYSIS_CACHE or ~/.cache/sro-analysis/chicago).")
+              help="Cache folder (default $SRO_ANALYSIS_CACHE/CATALOG, or ~/.cache/sro-analysis/CATALOG).")
 @click.option("--mirror", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Take the files from a local folder laid out like the catalogue (e.g. ../shared/data).")
 @click.option("--force", is_flag=True, help="Download again even when a verified copy is cached.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
 def fetch(catalog, cache_dir, mirror, force, quiet):
-    """Download the public Chicago originals into a cache, with checksums and resumable progress."""
+    """Download the public originals of one catalogue family (or all) into a cache, with
+    checksums and resumable progress; with --mirror, copy them from a local folder instead.
+
+    \b
+    Examples:
+      sro-analysis fetch chicago --mirror ../shared/data --cache data/raw/chicago
+      sro-analysis fetch nyc --cache data/raw/nyc        # download from GitHub
+    """
     from sro_analysis import fetch as fetch_mod
 
     try:

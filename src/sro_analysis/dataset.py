@@ -19,7 +19,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+import shutil
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 
 import pandas as pd
@@ -50,17 +51,83 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     parquet.write_table(arrow_table, path, compression="zstd", write_statistics=False)
 
 
-@dataclass
+class TableStore(MutableMapping):
+    """Tables by name, each a frame in memory or a Parquet file read (and conformed) on first use.
+
+    A loaded Dataset reads only the tables a caller asks for, so a notebook that needs the
+    incidents of a ten-million-row Dataset does not pay for its ledger or its officers.
+
+    Example:
+        >>> store = TableStore({"incidents": empty_frame("incidents")})
+        >>> sorted(store), store.path("incidents") is None
+        (['incidents'], True)
+    """
+
+    def __init__(self, frames: dict[str, pd.DataFrame] | None = None, paths: dict[str, Path] | None = None,
+                 conform_as: dict[str, str] | None = None) -> None:
+        self._frames: dict[str, pd.DataFrame] = dict(frames or {})
+        self._paths: dict[str, Path] = dict(paths or {})
+        self._conform_as = dict(conform_as or {})
+
+    def path(self, name: str) -> Path | None:
+        """The Parquet file behind a table not yet read (None once in memory or when never saved)."""
+        return None if name in self._frames else self._paths.get(name)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._frames:
+            if name not in self._paths:
+                raise KeyError(name)
+            frame = pd.read_parquet(self._paths[name])
+            registered = self._conform_as.get(name)
+            self._frames[name] = conform(frame, registered) if registered else frame
+        return self._frames[name]
+
+    def __setitem__(self, name: str, frame: pd.DataFrame) -> None:
+        self._frames[name] = frame
+
+    def __delitem__(self, name: str) -> None:
+        self._frames.pop(name, None)
+        self._paths.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(set(self._frames) | set(self._paths), key=self._order))
+
+    def __len__(self) -> int:
+        return len(set(self._frames) | set(self._paths))
+
+    @staticmethod
+    def _order(name: str):
+        return (CANONICAL_TABLES.index(name), name) if name in CANONICAL_TABLES else (len(CANONICAL_TABLES), name)
+
+    def rows(self, name: str) -> int:
+        """Row count without reading the table (Parquet metadata) when it is not in memory."""
+        path = self.path(name)
+        return parquet.ParquetFile(path).metadata.num_rows if path is not None else len(self[name])
+
+
 class Dataset:
     """Canonical tables, their ledger and provenance: what every later stage reads.
 
-    Tables are reachable as ``ds.tables["incidents"]`` or ``ds.incidents``.
+    Tables are reachable as ``ds.tables["incidents"]`` or ``ds.incidents``; a loaded Dataset
+    reads each table (and the ledger) from its Parquet file the first time it is used.
     """
 
-    tables: dict[str, pd.DataFrame]
-    ledger: pd.DataFrame
-    provenance: dict = field(default_factory=dict)
-    audits: dict[str, pd.DataFrame] = field(default_factory=dict)
+    def __init__(self, tables, ledger, provenance: dict | None = None, audits=None) -> None:
+        self.tables = tables if isinstance(tables, TableStore) else TableStore(tables)
+        self._ledger = ledger
+        self.provenance = provenance if provenance is not None else {}
+        self.audits = audits if audits is not None else {}
+
+    @property
+    def ledger(self) -> pd.DataFrame:
+        """The row ledger (read from its Parquet file on first use)."""
+        if isinstance(self._ledger, Path):
+            self._ledger = conform(pd.read_parquet(self._ledger), "ledger")
+        return self._ledger
+
+    @ledger.setter
+    def ledger(self, frame: pd.DataFrame) -> None:
+        self._ledger = frame
 
     @classmethod
     def empty(cls, **provenance) -> "Dataset":
@@ -73,6 +140,10 @@ class Dataset:
         if name in tables:
             return tables[name]
         raise AttributeError(f"Dataset has no table or attribute {name!r}; tables: {', '.join(tables)}")
+
+    def table_rows(self, name: str) -> int:
+        """Rows of a table, without reading it when it is still on disk."""
+        return self.tables.rows(name)
 
     # -- checks --------------------------------------------------------------------------------
     def validate(self) -> "Dataset":
@@ -100,9 +171,15 @@ class Dataset:
         with atomic_directory(out_dir) as tmp:
             (tmp / "tables").mkdir()
             for name in CANONICAL_TABLES:
-                frame = conform(self.tables.get(name, empty_frame(name)), name)
-                write_parquet(frame, tmp / "tables" / f"{name}.parquet")
-            write_parquet(conform(self.ledger, "ledger"), tmp / "ledger.parquet")
+                target = tmp / "tables" / f"{name}.parquet"
+                if name in self.tables and self.tables.path(name) is not None:
+                    shutil.copyfile(self.tables.path(name), target)  # never read: same bytes
+                    continue
+                write_parquet(conform(self.tables.get(name, empty_frame(name)), name), target)
+            if isinstance(self._ledger, Path):
+                shutil.copyfile(self._ledger, tmp / "ledger.parquet")
+            else:
+                write_parquet(conform(self.ledger, "ledger"), tmp / "ledger.parquet")
             if self.audits:
                 (tmp / "audits").mkdir()
                 for name, frame in sorted(self.audits.items()):
@@ -119,18 +196,22 @@ class Dataset:
             raise FileNotFoundError(
                 f"{path} is not a saved Dataset (no provenance.json); create one with "
                 f"`sro-analysis clean --source synthetic --out {path}`")
-        tables = {}
+        paths, frames = {}, {}
         for name in CANONICAL_TABLES:
             file = path / "tables" / f"{name}.parquet"
-            tables[name] = conform(pd.read_parquet(file), name) if file.exists() else empty_frame(name)
-        ledger = conform(pd.read_parquet(path / "ledger.parquet"), "ledger")
+            if file.exists():
+                paths[name] = file
+            else:
+                frames[name] = empty_frame(name)  # a Dataset saved before the table existed
+        tables = TableStore(frames, paths, {name: name for name in CANONICAL_TABLES})
+        ledger = path / "ledger.parquet"
         provenance = json.loads((path / "provenance.json").read_text(encoding="utf-8"))
         audits = {f.stem: pd.read_parquet(f) for f in sorted((path / "audits").glob("*.parquet"))}
         return cls(tables, ledger, provenance, audits)
 
     # -- display -------------------------------------------------------------------------------
     def _counts(self) -> list[tuple[str, int]]:
-        return [(name, len(self.tables[name])) for name in CANONICAL_TABLES if name in self.tables]
+        return [(name, self.tables.rows(name)) for name in CANONICAL_TABLES if name in self.tables]
 
     def __repr__(self) -> str:
         lines = [f"Dataset(source={self.provenance.get('source', '?')!r}, "

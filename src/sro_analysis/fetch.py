@@ -1,9 +1,11 @@
-"""Download the public originals of the Chicago records into a local cache.
+"""Download the public originals of the real records into a local cache.
 
-``sro-analysis fetch chicago`` calls :func:`fetch`. Every file the package knows is listed in
+``sro-analysis fetch FAMILY`` calls :func:`fetch`. Every file the package knows is listed in
 the packaged catalogue ``fetch_catalog.csv`` (one row per file of the shared mirror folder):
+its family (:data:`FAMILIES`: ``chicago``, ``chicago-full-city``, ``nyc``, ``louisiana``),
 its path in the mirror (``relpath``), the raw GitHub URL of its public original at a fixed
 commit, the SHA-256 and size of the mirror copy, its licence and how it was confirmed.
+``"all"`` is every family.
 
 Two ways to fill the cache:
 
@@ -13,10 +15,12 @@ Two ways to fill the cache:
   is checked when the catalogue row *is* the original, and the file is renamed into place
   only when complete.  Rows marked ``derived`` (the school-location subsets, the CSV of the
   juvenile workbook) are made from a whole-file original: the original is downloaded (kept in
-  the cache, at the catalogue row that is that original or under ``originals/``), then the
+  the cache, at the catalogue row that is that original or under ``.originals/``), then the
   subset is derived into place at the row's ``relpath`` by the rule the ``derived`` column
-  states (see "derived subsets" below); the manifest records both checksums.  The adapters
-  read the subsets: a whole-city TRR file would give non-school locations they do not map.
+  states (see "derived subsets" below); the manifest records both checksums.  When the
+  catalogue also lists the original itself (``all``: the whole-city TRR tables of releases
+  p046360 and p583646, family ``chicago-full-city``), it is stored at that row's ``relpath``
+  and checked against that row's checksum before the subsets are derived from it.
 * **mirror** (``mirror=DIR``, offline): each file is copied from ``DIR/relpath`` and checked
   against the catalogue checksum.  A file missing from the mirror is reported, not fatal.
 
@@ -28,13 +32,12 @@ Example (needs the mirror folder, so not run as a doctest; tests/test_fetch.py r
     from sro_analysis.fetch import fetch
     report = fetch(mirror="../shared/data", progress=False)
     print(report.summary())
-    # chicago: 45 files in /home/me/.cache/sro-analysis/chicago
-    #   copied_from_mirror: 45
+    # chicago: 46 files in /home/me/.cache/sro-analysis/chicago (from mirror ../shared/data)
+    #   copied_from_mirror: 46
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import gzip
 import hashlib
@@ -47,7 +50,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path, PurePosixPath
@@ -55,12 +58,17 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sro_analysis import __version__
+from sro_analysis.atomic import write_text_atomic
+from sro_analysis.progress import Transfers, transfer_progress
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
 
 __all__ = [
+    "ALL_FAMILIES",
     "CATALOG_COLUMNS",
+    "FAMILIES",
+    "ORIGINALS_FOLDER",
     "STATUSES",
     "CatalogEntry",
     "DerivationRule",
@@ -70,6 +78,7 @@ __all__ = [
     "contains_word",
     "default_cache_dir",
     "derivation_rule",
+    "family_summaries",
     "fetch",
     "filter_csv_rows",
     "load_catalog",
@@ -80,7 +89,36 @@ __all__ = [
 ]
 
 #: Columns of a fetch catalogue CSV, in file order.
-CATALOG_COLUMNS = ("relpath", "url", "url_confirmed", "derived", "sha256", "bytes", "licence", "notes")
+CATALOG_COLUMNS = ("family", "relpath", "url", "url_confirmed", "derived", "sha256", "bytes", "licence", "notes")
+
+#: The packaged catalogue's families and what each holds (``sro-analysis fetch --help`` shows this).
+#: The whole-city TRR tables are a family of their own: ``clean --source chicago`` reads every
+#: visible file of its folder, and with a whole-city table beside the school subset of the same
+#: release it stops (the ledger cannot account for the subset's rows), so they need another folder.
+FAMILIES = {
+    "chicago": (
+        "Chicago Police use-of-force reports (TRR) at school locations, 4 FOIA releases, the CPD "
+        "roster, the republisher's data dictionary and location labels; Data Portal crimes (two "
+        "weeks of 2014, its school subset, a sample); juvenile arrests and dispositions by police "
+        "district; CPS school profiles, progress reports and id crosswalks"
+    ),
+    "chicago-full-city": (
+        "Chicago TRR tables for the whole city, releases 2004-2016 and 2017-2020 (8 tables each, "
+        "the originals the school subsets are cut from): the baseline for officer rates; keep "
+        "them in their own folder, apart from chicago's"
+    ),
+    "nyc": (
+        "NYPD Student Safety Act reports 2019-2021 by school campus (12 quarters) and by precinct "
+        "(10 quarters, with age, sex, race); NYC DOE School Safety Reports 2010-2017 (one row per "
+        "school per year: the school directory for linking campuses)"
+    ),
+    "louisiana": (
+        "FBI NIBRS (Crime Data Explorer) state tables for Louisiana, 2012-2014 (legacy schema) and "
+        "2016-2018: arrestee, offense, incident, agencies, the code tables and the CDE README"
+    ),
+}
+#: Catalogue name meaning every family at once.
+ALL_FAMILIES = "all"
 
 DOWNLOADED = "downloaded"
 RESUMED = "resumed"
@@ -91,6 +129,8 @@ FAILED = "failed"
 STATUSES = (DOWNLOADED, RESUMED, COPIED_FROM_MIRROR, ALREADY_CACHED, FAILED)
 
 MANIFEST_SHA256 = "MANIFEST.sha256"
+#: Folder, beside a derived file, holding its downloaded original when the catalogue lists none.
+ORIGINALS_FOLDER = ".originals"
 MANIFEST_JSON = "manifest.json"
 CACHE_ENV_VAR = "SRO_ANALYSIS_CACHE"
 
@@ -98,7 +138,7 @@ _CHUNK_BYTES = 64 * 1024
 # HTTP statuses worth asking again for; any other 4xx is the file's final answer.
 _RETRYABLE_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-_PACKAGED_CATALOGS = {"chicago": "fetch_catalog.csv"}
+_PACKAGED_CATALOG = "fetch_catalog.csv"
 
 
 class FetchError(RuntimeError):
@@ -122,6 +162,7 @@ class CatalogEntry:
         bytes: size in bytes of the mirror copy.
         licence: licence or terms of the original.
         notes: how the origin was confirmed, renames, caveats.
+        family: the catalogue family (a key of :data:`FAMILIES`; empty for custom catalogues).
 
     Example:
         >>> e = CatalogEntry("a/b.csv", "https://example.org/b.csv", True, "", "0" * 64, 3)
@@ -137,6 +178,7 @@ class CatalogEntry:
     bytes: int
     licence: str = ""
     notes: str = ""
+    family: str = ""
 
     @property
     def is_derived(self) -> bool:
@@ -248,8 +290,9 @@ def load_catalog(catalog: str | os.PathLike[str] | Iterable[CatalogEntry] = "chi
     """Read a fetch catalogue.
 
     Args:
-        catalog: a packaged catalogue name (``"chicago"``), a path to a catalogue CSV with
-            :data:`CATALOG_COLUMNS`, or already-built :class:`CatalogEntry` objects.
+        catalog: a family of the packaged catalogue (a key of :data:`FAMILIES`), ``"all"``
+            for every family, a path to a catalogue CSV with :data:`CATALOG_COLUMNS`, or
+            already-built :class:`CatalogEntry` objects.
 
     Returns:
         The entries sorted by ``relpath``.
@@ -262,15 +305,22 @@ def load_catalog(catalog: str | os.PathLike[str] | Iterable[CatalogEntry] = "chi
         >>> entries = load_catalog("chicago")
         >>> entries[0].relpath
         'chicago-crimes/ChicagoCrimeData_IBM_sample.csv'
+        >>> sorted({e.family for e in load_catalog("all")}) == sorted(FAMILIES)
+        True
     """
-    if isinstance(catalog, str) and catalog in _PACKAGED_CATALOGS:
-        source = resources.files("sro_analysis").joinpath(_PACKAGED_CATALOGS[catalog])
-        entries = _parse_catalog(source.read_text(encoding="utf-8"), f"packaged catalogue {catalog!r}")
+    if isinstance(catalog, str) and _is_packaged(catalog):
+        source = resources.files("sro_analysis").joinpath(_PACKAGED_CATALOG)
+        entries = _parse_catalog(source.read_text(encoding="utf-8"), "packaged catalogue")
+        unknown = sorted({e.family for e in entries} - set(FAMILIES))
+        if unknown:
+            raise FetchError(f"packaged catalogue: unknown family {', '.join(unknown)}")
+        if catalog != ALL_FAMILIES:
+            entries = [e for e in entries if e.family == catalog]
     elif isinstance(catalog, (str, os.PathLike)):
         path = Path(catalog)
         if not path.is_file():
-            known = ", ".join(sorted(_PACKAGED_CATALOGS))
-            raise FetchError(f"unknown catalogue {str(catalog)!r}: not a packaged name ({known}) nor a CSV file")
+            known = ", ".join([*FAMILIES, ALL_FAMILIES])
+            raise FetchError(f"unknown catalogue {str(catalog)!r}: not a packaged family ({known}) nor a CSV file")
         entries = _parse_catalog(path.read_text(encoding="utf-8"), str(path))
     else:
         entries = list(catalog)
@@ -279,6 +329,29 @@ def load_catalog(catalog: str | os.PathLike[str] | Iterable[CatalogEntry] = "chi
     if duplicated:
         raise FetchError(f"catalogue lists these relpaths more than once: {', '.join(duplicated)}")
     return sorted(entries, key=lambda e: e.relpath)
+
+
+def _is_packaged(name: str) -> bool:
+    return name in FAMILIES or name == ALL_FAMILIES
+
+
+def family_summaries() -> list[tuple[str, str]]:
+    """(name, what it holds, with the count and size of its catalogued copies) per family, then ``all``.
+
+    Example:
+        >>> [name for name, _ in family_summaries()]
+        ['chicago', 'chicago-full-city', 'nyc', 'louisiana', 'all']
+    """
+    everything = load_catalog(ALL_FAMILIES)
+
+    def size(entries: Sequence[CatalogEntry]) -> str:
+        return f"{len(entries)} files, {sum(e.bytes for e in entries) / 1e6:.1f} MB"
+
+    rows = []
+    for name, holds in FAMILIES.items():
+        rows.append((name, f"{holds} [{size([e for e in everything if e.family == name])}]."))
+    rows.append((ALL_FAMILIES, f"every family above, into one folder: a full mirror [{size(everything)}]."))
+    return rows
 
 
 def _parse_catalog(text: str, origin: str) -> list[CatalogEntry]:
@@ -309,6 +382,7 @@ def _entry_from_row(row: dict[str, str], where: str) -> CatalogEntry:
     except ValueError:
         raise FetchError(f"{where}, column bytes: {row['bytes']!r} is not an integer") from None
     return CatalogEntry(
+        family=row["family"].strip(),
         relpath=relpath,
         url=row["url"].strip(),
         url_confirmed=confirmed == "true",
@@ -321,24 +395,27 @@ def _entry_from_row(row: dict[str, str], where: str) -> CatalogEntry:
 
 
 def _catalog_name(catalog: object) -> str:
-    if isinstance(catalog, str) and catalog in _PACKAGED_CATALOGS:
+    if isinstance(catalog, str) and _is_packaged(catalog):
         return catalog
     if isinstance(catalog, (str, os.PathLike)):
         return Path(catalog).stem
     return "custom"
 
 
-def default_cache_dir() -> Path:
-    """Cache folder used when none is given: ``$SRO_ANALYSIS_CACHE`` or ``~/.cache/sro-analysis/chicago``.
+def default_cache_dir(family: str = "chicago") -> Path:
+    """Cache folder of a catalogue when none is given: ``<root>/<family>``.
+
+    ``<root>`` is ``$SRO_ANALYSIS_CACHE`` when set, else ``~/.cache/sro-analysis``; one
+    folder per family, because each cache holds one manifest and ``sro-analysis clean``
+    reads a whole folder.
 
     Example:
-        >>> isinstance(default_cache_dir(), Path)
-        True
+        >>> default_cache_dir("nyc").name
+        'nyc'
     """
     configured = os.environ.get(CACHE_ENV_VAR)
-    if configured:
-        return Path(configured).expanduser()
-    return Path.home() / ".cache" / "sro-analysis" / "chicago"
+    root = Path(configured).expanduser() if configured else Path.home() / ".cache" / "sro-analysis"
+    return root / family
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
@@ -377,7 +454,7 @@ def fetch(
 
     Args:
         catalog: packaged catalogue name, catalogue CSV path, or entries (see :func:`load_catalog`).
-        cache_dir: where files go; default :func:`default_cache_dir`.
+        cache_dir: where files go; default :func:`default_cache_dir` of the catalogue's name.
         mirror: a local folder holding the files at their ``relpath`` (e.g. ``../shared/data``);
             when given, nothing is downloaded.
         progress: show a ``rich`` progress bar (bytes and rate) on stderr.
@@ -402,7 +479,7 @@ def fetch(
         report.ok  # True
     """
     entries = load_catalog(catalog)
-    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir(_catalog_name(catalog))
     cache.mkdir(parents=True, exist_ok=True)
     mirror_dir = Path(mirror).expanduser() if mirror is not None else None
     if mirror_dir is not None and not mirror_dir.is_dir():
@@ -410,7 +487,7 @@ def fetch(
     options = _NetworkOptions(base_url=base_url, retries=max(0, retries), backoff=backoff, timeout=timeout)
 
     results: list[FetchedFile] = []
-    with _progress_bar(progress) as bar:
+    with transfer_progress(progress) as bar:
         if mirror_dir is not None:
             for entry in entries:
                 results.append(_copy_from_mirror(entry, mirror_dir, cache, force=force, bar=bar))
@@ -436,19 +513,21 @@ def network_path(entry: CatalogEntry, entries: Sequence[CatalogEntry]) -> str:
     """Cache path, relative to the cache folder, of the file the network fetch stores for ``entry``.
 
     The original of a derived row is stored at the ``relpath`` of the catalogue row that is
-    that original when there is one, otherwise in ``originals/`` beside the subset.
+    that original when there is one, otherwise in ``.originals/`` beside the subset: a hidden
+    folder, which ``sro-analysis clean`` skips, because a whole-city TRR table beside its
+    school subset would be a second copy of the same release.
 
     Example:
         >>> sub = CatalogEntry("trr/x__school.csv", "https://h/o/r/c/p/X.csv.gz", True, "subset", "0" * 64, 1)
         >>> network_path(sub, [sub])
-        'trr/originals/X.csv.gz'
+        'trr/.originals/X.csv.gz'
     """
     if not entry.is_derived:
         return entry.relpath
     for other in entries:
         if not other.is_derived and other.url == entry.url:
             return other.relpath
-    return str(PurePosixPath(entry.relpath).parent / "originals" / entry.original_name)
+    return str(PurePosixPath(entry.relpath).parent / ORIGINALS_FOLDER / entry.original_name)
 
 
 @dataclass(frozen=True)
@@ -492,7 +571,7 @@ def _fetch_from_network(
     session: _Session,
     *,
     force: bool,
-    bar: _Bar,
+    bar: Transfers,
 ) -> FetchedFile:
     target_rel = network_path(entry, entries)
     url = session.resolve(entry.url)
@@ -540,7 +619,7 @@ def _fetch_from_network(
     return done
 
 
-def _download(url: str, part: Path, session: _Session, *, bar: _Bar, label: str) -> tuple[str, str]:
+def _download(url: str, part: Path, session: _Session, *, bar: Transfers, label: str) -> tuple[str, str]:
     """Stream ``url`` into ``part`` until complete; return (status, note).
 
     Resumes from an existing ``part`` with a Range request; retries transient failures.
@@ -579,7 +658,7 @@ def _download(url: str, part: Path, session: _Session, *, bar: _Bar, label: str)
         return (RESUMED if outcome == "resumed" else DOWNLOADED), "; ".join(dict.fromkeys(notes))
 
 
-def _stream_once(url: str, part: Path, offset: int, timeout: float, *, bar: _Bar, label: str) -> str:
+def _stream_once(url: str, part: Path, offset: int, timeout: float, *, bar: Transfers, label: str) -> str:
     """One HTTP request, appending to (or rewriting) ``part``.
 
     Returns ``complete`` (whole file in this request), ``resumed`` (continued ``part``),
@@ -658,7 +737,7 @@ def _content_range_total(header: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _copy_from_mirror(entry: CatalogEntry, mirror: Path, cache: Path, *, force: bool, bar: _Bar) -> FetchedFile:
+def _copy_from_mirror(entry: CatalogEntry, mirror: Path, cache: Path, *, force: bool, bar: Transfers) -> FetchedFile:
     source = mirror / entry.relpath
     target = cache / entry.relpath
 
@@ -1000,60 +1079,6 @@ def _write_manifests(cache: Path, catalog: str, results: Sequence[FetchedFile]) 
         item["relpaths"] = sorted(item["relpaths"])  # type: ignore[arg-type]
     sha_lines = "".join(f"{item['sha256']}  {item['path']}\n" for item in files)
     payload = json.dumps({"catalog": catalog, "files": files}, indent=2, sort_keys=True) + "\n"
-    _write_atomic(cache / MANIFEST_SHA256, sha_lines)
-    _write_atomic(cache / MANIFEST_JSON, payload)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8", newline="\n")
-    os.replace(tmp, path)
-
-
-# --------------------------------------------------------------------------- progress
-
-
-class _Bar:
-    """Thin wrapper over ``rich.progress`` that does nothing when progress is off."""
-
-    def __init__(self, progress: object | None) -> None:
-        self._progress = progress
-
-    def start(self, label: str, total: int | None, completed: int = 0) -> object | None:
-        if self._progress is None:
-            return None
-        return self._progress.add_task(label, total=total, completed=completed)  # type: ignore[attr-defined]
-
-    def advance(self, task: object | None, n: int) -> None:
-        if self._progress is not None and task is not None:
-            self._progress.advance(task, n)  # type: ignore[attr-defined]
-
-    def stop(self, task: object | None) -> None:
-        if self._progress is not None and task is not None:
-            self._progress.remove_task(task)  # type: ignore[attr-defined]
-
-
-@contextlib.contextmanager
-def _progress_bar(enabled: bool) -> Iterator[_Bar]:
-    if not enabled:
-        yield _Bar(None)
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        yield _Bar(progress)
+    # Readable like the cached files beside them (a plain new file's mode under umask 022).
+    write_text_atomic(cache / MANIFEST_SHA256, sha_lines, mode=0o644)
+    write_text_atomic(cache / MANIFEST_JSON, payload, mode=0o644)

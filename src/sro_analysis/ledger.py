@@ -83,6 +83,16 @@ class Ledger:
         """Declare that ``source_file`` has ``n_rows`` data rows; :meth:`check` enforces it."""
         self._expected[source_file] = int(n_rows)
 
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> "Ledger":
+        """A ledger holding an assembled ledger frame (every row once), e.g. for linkage remaps."""
+        book = cls()
+        if len(frame):
+            book._parts = [conform(frame, "ledger")]
+        for source_file, n in frame.groupby("source_file")["source_row"].max().items():
+            book._expected[str(source_file)] = int(n)
+        return book
+
     def extend(self, other: "Ledger") -> None:
         """Take over another ledger's entries and expectations."""
         self._parts.extend(other._parts)

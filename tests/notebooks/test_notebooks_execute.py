@@ -19,7 +19,7 @@ STEMS = [n.stem for n in NOTEBOOKS]
 @pytest.fixture(scope="module")
 def synthetic_dataset(tmp_path_factory):
     from sro_analysis import synthetic
-    from sro_analysis.pipeline import clean
+    from sro_analysis.clean import clean
 
     root = tmp_path_factory.mktemp("nb-synthetic")
     synthetic.write_release(root / "raw", n_incidents=1000, seed=7)
@@ -89,7 +89,7 @@ def test_parameters_reach_the_notebook(synthetic_dataset, tmp_path):
 @pytest.fixture(scope="module")
 def chicago_dataset(shared_data, tmp_path_factory):
     from sro_analysis import fetch
-    from sro_analysis.pipeline import clean
+    from sro_analysis.clean import clean
 
     root = tmp_path_factory.mktemp("nb-chicago")
     fetch.fetch("chicago", cache_dir=root / "raw", mirror=shared_data, progress=False)

@@ -1,6 +1,6 @@
 """Linkage: schools, officer identities and SRO roster attribution (SPEC §3.6).
 
-Contract used by :func:`sro_analysis.pipeline.clean`::
+Contract used by :func:`sro_analysis.clean.clean` (step 5)::
 
     link_dataset(tables, ledger, ctx, roster=None) -> LinkOutput(tables, audits)
 
@@ -15,16 +15,19 @@ Steps, in order:
 2. **Officers** (:mod:`.officers`): provisional ids -> one id per person, applied to every table
    that references an officer.
 3. **Schools** (:mod:`.schools`): each incident placed at a school, using the directory of its
-   school year where per-year directories exist.
+   school year (the ``school_directory`` table) where per-year directories exist.
 4. **SRO roster** (:mod:`.roster`): the user's roster read into ``sro_assignments`` and
    ``incident_officers.is_assigned_sro`` derived from it.
 5. **Audits** (:mod:`.quality`): ``school_links``, ``officer_links``, ``officer_review``,
    ``link_quality``, ``unlinked`` (and ``roster_problems``, ``incident_duplicates``).
 
+Linkage reads tables only (tables in, tables out), never a raw file.
+
 Parameters read from ``ctx.parameters``: ``radius_m`` (200), ``officer_whitelist`` (CSV path),
 ``officer_roster_sources`` (list of officer ``source`` values that are personnel rosters; by
 default every source none of whose officers is referenced by an incident, force report or outcome),
-``school_directory_history`` (True: read per-year directories from the raw folder),
+``school_directory_history`` (True: match each incident against the ``school_directory`` rows of its
+school year; False: against ``schools`` only),
 ``incident_namespaces`` (see :data:`INCIDENT_NAMESPACES`).
 
 Example:
@@ -177,15 +180,13 @@ def _undescribed_officers(tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame
     return pd.concat([officers, extra], ignore_index=True), audit
 
 
-def _directory_history(ctx, schools: pd.DataFrame) -> pd.DataFrame | None:
-    if schools.empty or not _param(ctx, "school_directory_history", True) or getattr(ctx, "raw_dir", None) is None:
+def _directory_history(ctx, tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
+    """The per-year directories (``school_directory``) in the shape :func:`match_schools` takes."""
+    directory = tables.get("school_directory")
+    if directory is None or directory.empty or tables["schools"].empty or \
+            not _param(ctx, "school_directory_history", True):
         return None
-    try:
-        from sro_analysis.sources.cps_schools import directory_history
-    except ImportError:  # pragma: no cover - the adapter ships with the package
-        return None
-    history = directory_history(ctx.raw_dir)
-    return history if len(history) else None
+    return directory.rename(columns={"school_year": "directory_year"})
 
 
 def link_dataset(tables, ledger, ctx, roster=None) -> LinkOutput:
@@ -194,7 +195,7 @@ def link_dataset(tables, ledger, ctx, roster=None) -> LinkOutput:
     Args:
         tables: canonical tables from the adapters (provisional officer ids).
         ledger: the :class:`~sro_analysis.ledger.Ledger` (merged incidents are remapped in it).
-        ctx: the :class:`~sro_analysis.sources.base.CleanContext` (parameters, raw folder).
+        ctx: the :class:`~sro_analysis.clean.finish.LinkContext` (parameters; linkage reads tables only).
         roster: optional SRO roster CSV (docs/roster-format.md).
 
     Returns:
@@ -217,7 +218,7 @@ def link_dataset(tables, ledger, ctx, roster=None) -> LinkOutput:
 
     radius = float(_param(ctx, "radius_m", DEFAULT_RADIUS_M))
     incidents, school_links = match_schools(tables["incidents"], tables["schools"], radius_m=radius,
-                                            directory_history=_directory_history(ctx, tables["schools"]))
+                                            directory_history=_directory_history(ctx, tables))
     tables["incidents"] = conform(incidents, "incidents")
     audits["school_links"] = school_links
 

@@ -303,8 +303,8 @@ def match_schools(
     for year in directories:
         rows = np.flatnonzero(np.array([y == year for y in use_year_a], dtype=bool)) if year is not None \
             else np.flatnonzero(pd.isna(use_year).to_numpy())
-        if len(rows) == 0:
-            continue
+        if len(rows) == 0 or len(directories[year]) == 0:
+            continue  # no school to match against (a release without a school directory)
         directory = _Directory(directories[year])
         _match_in_directory(directory, rows, eligible, is_school_location, keys, has_point, lat_a, lon_a,
                             radius_m, method, school, distance, ambiguous_method, candidates,

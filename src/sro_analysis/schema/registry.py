@@ -53,10 +53,19 @@ class Field:
     maximum: float | None = None
     references: str | None = None  # "table.field" for a foreign key
     source: str | None = None  # SPEC / legal source of the definition
+    #: What the cleaning engine does with a non-blank raw value it cannot use (unparseable, out of
+    #: range, not in the enum): ``reject`` the row, or ``blank`` the value and flag the row in the
+    #: ledger. Default: required fields reject, optional fields blank (one policy per field).
+    invalid: Literal["reject", "blank"] | None = None
 
     def __post_init__(self) -> None:
         if self.dtype in ("enum", "list[enum]") and not self.enum:
             raise ValueError(f"field {self.name!r} is {self.dtype} but lists no allowed values")
+
+    @property
+    def invalid_policy(self) -> Literal["reject", "blank"]:
+        """The bad-value policy in force (see ``invalid``)."""
+        return self.invalid or ("reject" if self.required else "blank")
 
 
 @dataclass(frozen=True)
@@ -183,6 +192,25 @@ SCHOOLS = Table(
     ),
 )
 
+SCHOOL_DIRECTORY = Table(
+    name="school_directory",
+    description=("Each school as the directory of one school year lists it: linkage places a record "
+                 "with the directory of its own school year (names, addresses and police districts change)."),
+    grain="one row per (school, directory school year)",
+    kind="reference",
+    primary_key=("school_id", "school_year"),
+    fields=(
+        _f("school_id", "str", "School.", references="schools.school_id"),
+        _f("school_year", "str", "School year YYYY-YY of the directory.", **_school_year),
+        _f("name", "str", "School name as that year's directory writes it."),
+        _f("address", "str", "Street address in that year's directory (normalised USPS form).", required=False),
+        _f("lat", "float", "Latitude (WGS84) in that year's directory.", required=False, minimum=-90, maximum=90),
+        _f("lon", "float", "Longitude (WGS84) in that year's directory.", required=False, minimum=-180, maximum=180),
+        _f("police_district", "str", "Police district, where that year's directory gives it.", required=False),
+        _f("source_file", "str", "Directory file the row was read from."),
+    ),
+)
+
 SCHOOL_NAMES = Table(
     name="school_names",
     description="Crosswalk of name variants to school ids, used to match names in sources.",
@@ -280,8 +308,10 @@ INCIDENTS = Table(
         _f("location_type", "enum", "Where it happened relative to a school.", enum=LOCATION_TYPE),
         _f("location_raw", "str", "Location description verbatim from the source.", required=False),
         _f("block_address", "str", "Hundred-block address (e.g. '032XX W ADAMS ST').", required=False, sensitivity="restricted"),
-        _f("lat", "float", "Latitude of the (block-level) point.", required=False, sensitivity="restricted"),
-        _f("lon", "float", "Longitude of the (block-level) point.", required=False, sensitivity="restricted"),
+        _f("lat", "float", "Latitude of the (block-level) point.", required=False, sensitivity="restricted",
+           minimum=-90, maximum=90),
+        _f("lon", "float", "Longitude of the (block-level) point.", required=False, sensitivity="restricted",
+           minimum=-180, maximum=180),
         _f("police_district", "str", "Police district of the incident.", required=False),
         _f("during_school_hours", "enum", "Inside school hours.", enum=YES_NO_UNKNOWN),
         _f("referral_source", "enum", "Who brought police in.",
@@ -380,6 +410,11 @@ FORCE_REPORTS = Table(
         _f("deescalation_tactics", "list[enum]", "De-escalation tactics documented (';'-joined).", enum=DEESCALATION_TACTICS, required=False),
         _f("subject_injured", "enum", "Subject injured.", enum=("yes", "no", "alleged", "unknown"), sensitivity="restricted"),
         _f("member_injured", "enum", "Member injured.", enum=("yes", "no", "alleged", "unknown")),
+        # -- added for issue #13 (TRR port): whether force_options are the whole story ------------
+        _yn("actions_complete", "Every action/response line the source has for the report was read: 'no' when a "
+            "line was rejected (e.g. an unmapped action) or the source lists no member action, so force_options "
+            "and deescalation_tactics hold only what was read and deescalation_documented and subject_resistance "
+            "are 'unknown'; blank when the source cannot tell.", required=False),
         _f("source_file", "str", "Raw file of the report row."),
     ),
 )
@@ -418,10 +453,11 @@ LEDGER = Table(
         _f("status", "enum", "What became of the row.", enum=("kept", "merged", "rejected")),
         _f("table", "str", "Canonical table the row went to (kept/merged).", required=False),
         _f("record_id", "str", "Id of the record kept, or merged into.", required=False, sensitivity="never"),
-        _f("reason", "str", "Machine-readable reason code (merged/rejected).", required=False),
+        _f("reason", "str", "Machine-readable reason code: why the row was merged or rejected, or, on a kept "
+           "row, the flag of a value the checks blanked (e.g. out_of_range).", required=False),
         _f("message", "str", "What a person should know about this row.", required=False),
-        _f("column", "str", "Column at fault (rejections).", required=False),
-        _f("value", "str", "Offending value (rejections).", required=False, sensitivity="restricted"),
+        _f("column", "str", "Column at fault (rejections and flags).", required=False),
+        _f("value", "str", "Offending value (rejections and flags).", required=False, sensitivity="restricted"),
     ),
 )
 
@@ -620,7 +656,7 @@ PUBLISHED_TABLES: tuple[str, ...] = (
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
-        SCHOOLS, SCHOOL_NAMES, SCHOOL_ENROLLMENT, OFFICERS, OFFICER_IDENTIFIERS, SRO_ASSIGNMENTS,
+        SCHOOLS, SCHOOL_DIRECTORY, SCHOOL_NAMES, SCHOOL_ENROLLMENT, OFFICERS, OFFICER_IDENTIFIERS, SRO_ASSIGNMENTS,
         INCIDENTS, INCIDENT_SUBJECTS, INCIDENT_OFFICERS, OUTCOMES, FORCE_REPORTS, COUNTS,
         LEDGER, RATES, DISCLOSURE_LOG,
         PUBLISHED_RATES_BY_SCHOOL, PUBLISHED_RATES_BY_OFFICER, PUBLISHED_RATES_BY_GROUP,
@@ -632,7 +668,7 @@ TABLES: dict[str, Table] = {
 
 #: Tables a cleaned Dataset holds (audit / metric outputs live elsewhere).
 CANONICAL_TABLES: tuple[str, ...] = (
-    "schools", "school_names", "school_enrollment", "officers", "officer_identifiers",
+    "schools", "school_directory", "school_names", "school_enrollment", "officers", "officer_identifiers",
     "sro_assignments", "incidents", "incident_subjects", "incident_officers", "outcomes",
     "force_reports", "counts",
 )
@@ -644,3 +680,213 @@ def table(name: str) -> Table:
         return TABLES[name]
     except KeyError:
         raise KeyError(f"unknown table {name!r}; known tables: {', '.join(TABLES)}") from None
+
+
+# =============================================================================================
+# ADDITION (NYC): the NYC school directory, its buildings and the NYPD Student Safety Act campus
+# links (the directory rows are kept apart from the canonical ``school_directory`` until the NYC
+# source folds them into it). Written by sources/nyc_schools_reading.py and link/campuses.py; kept in one block so it
+# merges as a pure addition. The NYC adapter fills the existing ``schools.co_located_group`` with
+# the DOE building code (the shared-building group SPEC §2.1 asks for).
+
+BOROUGH = ("brooklyn", "manhattan", "bronx", "queens", "staten_island", "outside_city", "unknown")
+#: How a campus string was placed in a building (link/campuses.py, first that succeeds).
+CAMPUS_LINK_METHOD = (
+    "crosswalk", "not_a_school", "school_code", "name_exact", "school_number", "building_number",
+    "campus_street", "campus_at", "name_fuzzy", "none",
+)
+#: Why a campus got its building or none.
+CAMPUS_LINK_REASON = (
+    "linked", "crosswalk", "crosswalk_none", "not_a_school", "ambiguous", "low_score", "no_match",
+    "host_unlinked", "command_mismatch",
+)
+
+NYC_DIRECTORY_ROWS = Table(
+    name="nyc_directory_rows",
+    description="NYC DOE school directory (School Safety Report exports): one row per raw row, i.e. per school "
+                "site per school year, plus the DOE's building-total rows (is_building_total).",
+    grain="one row per raw directory row",
+    kind="reference",
+    primary_key=("source_file", "source_row"),
+    fields=(
+        _f("school_year", "str", "School year YYYY-YY of the export row.", **_school_year),
+        _f("dbn", "str", "District-borough-number school id (blank on building totals; absent in 2016-17).",
+           required=False),
+        _f("location_code", "str", "DOE location code: borough letter + school number (K410).", required=False),
+        _f("building_code", "str", "DOE building code: the campus every school of the building shares.",
+           required=False),
+        _f("building_code_source", "enum", "Where building_code comes from: the row, or carried from another year "
+           "by BIN or location code.", required=False, enum=("source", "bin", "location_code")),
+        _f("location_name", "str", "School (or building-total) name as the export writes it, cut at 50 characters.",
+           required=False),
+        _f("address", "str", "Street address, upper case.", required=False),
+        _f("borough", "enum", "Borough of the row.", enum=BOROUGH),
+        _f("district", "str", "Geographical district code.", required=False),
+        _f("register", "int", "Enrolment (register) of the school; NA where the export has none or cannot be trusted "
+           "(2016-17).", required=False, minimum=0),
+        _f("building_name", "str", "DOE building name (often '<address> CONSOLIDATED LOCATION').", required=False),
+        _f("schools_in_building", "str", "The export's list of the building's schools, verbatim.", required=False),
+        _f("lat", "float", "Latitude (WGS84).", required=False, minimum=-90, maximum=90),
+        _f("lon", "float", "Longitude (WGS84).", required=False, minimum=-180, maximum=180),
+        _f("bin", "str", "NYC building identification number.", required=False),
+        _f("is_building_total", "bool", "The row is the building's CONSOLIDATED LOCATION total, not a school."),
+        _f("layout", "enum", "Export layout the row was read with.",
+           enum=("school_safety_2010_2016", "school_safety_2016_17")),
+        _f("source_file", "str", "Raw file the row comes from."),
+        _f("source_row", "int", "1-based data row in that file.", minimum=1),
+    ),
+)
+
+BUILDINGS = Table(
+    name="buildings",
+    description="DOE buildings (campuses) per school year: the unit of NYPD Student Safety Act rates and maps.",
+    grain="one row per (building, school year)",
+    kind="reference",
+    primary_key=("building_code", "school_year"),
+    fields=(
+        _f("building_code", "str", "DOE building code."),
+        _f("school_year", "str", "School year YYYY-YY of the directory.", **_school_year),
+        _f("borough", "enum", "Borough.", enum=BOROUGH),
+        _f("building_name", "str", "DOE building name, else the first school's name."),
+        _f("address", "str", "Most common street address of its schools.", required=False),
+        _f("lat", "float", "Median latitude of its schools (WGS84).", required=False, minimum=-90, maximum=90),
+        _f("lon", "float", "Median longitude of its schools (WGS84).", required=False, minimum=-180, maximum=180),
+        _f("register_total", "int", "Sum of its schools' registers; NA when any school's register is unknown.",
+           required=False, minimum=0),
+        _f("register_building_total", "int", "The DOE's own CONSOLIDATED LOCATION register, where exported.",
+           required=False, minimum=0),
+        _f("n_schools", "int", "Distinct schools (DBN, location code) listed in the building.", minimum=1),
+        _f("dbns", "str", "DBNs in the building, sorted, ';'-joined."),
+        _f("location_codes", "str", "Location codes in the building, sorted, ';'-joined."),
+    ),
+)
+
+CAMPUS_LINKS = Table(
+    name="campus_links",
+    description="Audit of NYPD Student Safety Act campus strings placed in DOE buildings: method, score, "
+                "ambiguity and candidates for every distinct string.",
+    grain="one row per distinct campus string",
+    kind="audit",
+    primary_key=("campus",),
+    fields=(
+        _f("campus", "str", "School Campus cell, verbatim."),
+        _f("campus_name", "str", "The name part (before '@' and the borough suffix)."),
+        _f("campus_host", "str", "Host after '@' (where the intervention happened).", required=False),
+        _f("campus_aliases", "str", "Parentheticals that are not a borough, '; '-joined.", required=False),
+        _f("borough", "enum", "Borough the string names (suffix or code letter).", enum=BOROUGH),
+        _f("borough_source", "enum", "Where the borough comes from.", enum=("suffix", "code_letter", "none")),
+        _f("building_code", "str", "DOE building the campus is; NA when not linked.", required=False),
+        _f("method", "enum", "How it was placed.", enum=CAMPUS_LINK_METHOD),
+        _f("score", "float", "Match score (1 for code, number and exact matches).", required=False, minimum=0),
+        _f("ambiguous", "bool", "Two or more buildings fit: left unlinked for review."),
+        _f("n_candidates", "int", "Buildings any method proposed.", minimum=0),
+        _f("candidates", "str", "Candidate buildings: 'code method score (target)', '; '-joined; code '?' is a "
+           "school site the directory lists without a building code.", required=False),
+        _f("matched_name", "str", "Directory name (or evidence) the link rests on.", required=False),
+        _f("reason", "enum", "Why the campus has its building or none.", enum=CAMPUS_LINK_REASON),
+    ),
+)
+
+TABLES.update({t.name: t for t in (NYC_DIRECTORY_ROWS, BUILDINGS, CAMPUS_LINKS)})
+# END ADDITION (NYC)
+
+
+# =============================================================================================
+# BEGIN NIBRS additions (branch `nibrs`): FBI NIBRS Crime Data Explorer state-year tables.
+# Additions only: two reference tables, optional fields on incidents and outcomes, and one new
+# value in each of two enums. Existing tables are rebuilt here with the extra fields appended
+# (dataclasses.replace), so no line above changes; a merge can fold this block into the
+# definitions above.
+
+#: ``nibrs``: FBI NIBRS incident reports (CDE downloads).
+SOURCE_SYSTEM = SOURCE_SYSTEM + ("nibrs",)
+#: ``school_unspecified``: at a school, building or grounds not recorded. NIBRS location code 53
+#: (School-Elementary/Secondary) and legacy 22 (School/College) do not say which; mapping them
+#: to ``school_building`` would claim a precision the source lacks.
+LOCATION_TYPE = LOCATION_TYPE + ("school_unspecified",)
+#: Why a NIBRS location needs care: ``legacy_school_college`` (code 22 mixes colleges with K-12
+#: schools), ``several_locations`` (the incident's offenses are at different places and none
+#: decides), ``no_offense`` (no offense row to take a location from).
+NIBRS_LOCATION_FLAG = ("none", "legacy_school_college", "several_locations", "no_offense")
+
+AGENCIES = Table(
+    name="agencies",
+    description="Reporting agencies per data year (NIBRS: ORI and name). An agency absent from a year's "
+                "incidents did not report that year; it is never counted as zero.",
+    grain="one row per (agency ORI, data year)",
+    kind="reference",
+    primary_key=("agency_ori", "data_year"),
+    fields=(
+        _f("agency_ori", "str", "FBI Originating Agency Identifier (9 characters).", pattern=r"^[A-Z0-9]{9}$"),
+        _f("data_year", "int", "Data year (NIBRS submission year).", minimum=1990, maximum=2100),
+        _f("agency_name", "str", "Agency name as the source publishes it (CDE PUB_AGENCY_NAME; legacy "
+           "agency_name). Names are spelled differently across CDE schemas: the ORI is the key."),
+        _f("state_abbr", "str", "State postal abbreviation.", required=False),
+        _f("agency_type", "str", "Agency type as the source writes it (City, County, University or College, ...).",
+           required=False),
+        _f("population", "int", "Population covered, as the source gives it.", required=False, minimum=0),
+        _f("nibrs_participated", "enum", "The source's PARTICIPATED flag (12 months or zero reports); unknown "
+           "where the source lacks it (legacy CDE tables) or contradicts itself.", enum=YES_NO_UNKNOWN),
+        _f("reported", "bool", "At least one incident of this agency and data year was kept."),
+        _f("incident_months", "int", "Calendar months of the data year with at least one kept incident "
+           "(fewer than 12: partial reporting).", minimum=0, maximum=12),
+        _f("source_agency_id", "str", "CDE agency_id the incident rows refer to.", required=False),
+        _f("source_file", "str", "Raw file of the agency row."),
+    ),
+)
+
+NIBRS_CODES = Table(
+    name="nibrs_codes",
+    description="The NIBRS code-table rows each file used: which numeric id meant which code in that "
+                "download (ids are looked up per file, never assumed stable).",
+    grain="one row per (code table, file, id)",
+    kind="reference",
+    primary_key=("code_table", "source_file", "source_id"),
+    fields=(
+        _f("code_table", "enum", "Which CDE code table.",
+           enum=("location_type", "arrest_type", "offense_type", "age", "race", "ethnicity", "cleared_except")),
+        _f("source_id", "str", "Numeric id of the code in the download."),
+        _f("code", "str", "NIBRS code (e.g. 53, S, 13B)."),
+        _f("name", "str", "Name of the code as the download writes it.", required=False),
+        _f("source_file", "str", "Raw file of the code row."),
+    ),
+)
+
+_NIBRS_LOCATION_FIELDS = (
+    _f("nibrs_location_code", "str", "NIBRS location code (53 = K-12 school, 22 = legacy School/College, "
+       "52 = college).", required=False, pattern=r"^\d{2}$"),
+    _f("location_flag", "enum", "Why the NIBRS location needs care (legacy code 22, several locations).",
+       required=False, enum=NIBRS_LOCATION_FLAG),
+)
+
+
+def _extended(t: Table, extra: tuple[Field, ...] = (), enums: dict[str, tuple[str, ...]] | None = None) -> Table:
+    """``t`` with fields ``extra`` appended and the enums of named fields replaced."""
+    fields = tuple(_replace(f, enum=enums[f.name]) if enums and f.name in enums else f for f in t.fields)
+    return _replace(t, fields=fields + extra)
+
+
+INCIDENTS = _extended(INCIDENTS, (
+    _f("agency_ori", "str", "ORI of the reporting agency (NIBRS).", required=False, references="agencies.agency_ori"),
+    _f("data_year", "int", "Data year of the incident report (NIBRS submission year).", required=False,
+       minimum=1990, maximum=2100),
+    *_NIBRS_LOCATION_FIELDS,
+    _f("nibrs_cleared_except", "enum", "NIBRS exceptional clearance code (E = juvenile, no custody; N = not "
+       "cleared exceptionally).", required=False, enum=("A", "B", "C", "D", "E", "N")),
+), enums={"source_system": SOURCE_SYSTEM, "location_type": LOCATION_TYPE})
+
+OUTCOMES = _extended(OUTCOMES, (
+    _f("nibrs_arrest_offense_code", "str", "NIBRS offense code the arrestee was arrested for.", required=False),
+    *_NIBRS_LOCATION_FIELDS[:1],
+    _f("location_type", "enum", "Where the offense the arrest is for happened (NIBRS: arrestee placed at "
+       "the location of its arrest offense, see location_placement).", required=False, enum=LOCATION_TYPE),
+    *_NIBRS_LOCATION_FIELDS[1:],
+    _f("location_placement", "enum", "How the arrest was placed: offense_type (the incident's offense of the "
+       "arrest offense type), single_location (no such offense; all offenses at one place), not_placed.",
+       required=False, enum=("offense_type", "single_location", "not_placed")),
+))
+
+TABLES.update({t.name: t for t in (INCIDENTS, OUTCOMES, AGENCIES, NIBRS_CODES)})
+CANONICAL_TABLES = CANONICAL_TABLES + ("agencies", "nibrs_codes")
+# END NIBRS additions
+# =============================================================================================

@@ -1,41 +1,43 @@
-"""Source adapters, grouped by family (``chicago``, ``synthetic``, ``mapped``).
+"""Source declarations, grouped by family (``chicago``, ``synthetic``, ``nyc``, ``louisiana``).
 
-Each adapter module exposes ``ADAPTERS``: a list of :class:`SourceAdapter` instances.
+Each module declares one source (``SOURCE``: its file layouts, columns, label maps, keys and
+derivation; see :mod:`sro_analysis.clean.declare`). Nothing here reads, checks or accounts for
+rows: the engine in :mod:`sro_analysis.clean` does that, once, for every source.
 
 Example:
-    >>> [a.name for a in adapters_for("synthetic")][:1]
-    ['synthetic_release']
+    >>> [s.name for s in sources_for("chicago")][:2]
+    ['cps_schools', 'cpd_roster']
 """
 
 from __future__ import annotations
 
 import importlib
 
-from sro_analysis.sources.base import (
-    AdapterOutput, CleanContext, RawFileError, RawHead, RawTable, SourceAdapter, SourceFile,
-    read_head, read_raw_csv,
-)
-
-#: Family -> adapter modules, in the order they run (schools and officers before the records
-#: that link to them).
+#: Family -> source modules, in the order their derivations run (schools and officers before the
+#: records that link to them).
 FAMILIES: dict[str, tuple[str, ...]] = {
     "chicago": ("cps_schools", "cpd_roster", "chicago_trr", "chicago_crimes", "chicago_juvenile"),
     "synthetic": ("synthetic_release",),
 }
 
 
-def adapters_for(family: str) -> list[SourceAdapter]:
-    """The adapters of a family, in run order; a clear error names the known families."""
+def sources_for(family: str) -> list:
+    """The :class:`~sro_analysis.clean.declare.Source` declarations of a family, in run order."""
     if family not in FAMILIES:
         raise KeyError(f"unknown source {family!r}; choose one of: {', '.join(sorted(FAMILIES))} "
                        f"(or --mapping FILE.yaml for another jurisdiction)")
-    out: list[SourceAdapter] = []
-    for module in FAMILIES[family]:
-        out.extend(importlib.import_module(f"sro_analysis.sources.{module}").ADAPTERS)
+    return [importlib.import_module(f"sro_analysis.sources.{module}").SOURCE for module in FAMILIES[family]]
+
+
+def all_sources() -> list:
+    """Every built-in source declaration (for tools that look across families)."""
+    seen, out = set(), []
+    for family in FAMILIES:
+        for source in sources_for(family):
+            if source.name not in seen:
+                seen.add(source.name)
+                out.append(source)
     return out
 
 
-__all__ = [
-    "AdapterOutput", "CleanContext", "FAMILIES", "RawFileError", "RawHead", "RawTable", "SourceAdapter",
-    "SourceFile", "adapters_for", "read_head", "read_raw_csv",
-]
+__all__ = ["FAMILIES", "sources_for", "all_sources"]

@@ -1,147 +1,161 @@
-"""CPD roster (Invisible Institute release, e.g. 1985-2023 p891976) -> officers, officer_identifiers.
+"""CPD sworn-member rosters (e.g. the Invisible Institute's 1985-2023 p891976) -> officers, officer_identifiers.
 
-Recognised by its header (``row_id, race, gender, birth_year, ..., appointed_date, ...,
-star1..star7, first_name_NS, last_name_NS, middle_initial, suffix_name, ...``) and the absence
-of ``trr_id`` (TRR officer tables carry names, stars and a row_id too).
+Declarations and a derivation only: the engine decodes the file (any encoding), types and checks
+it. A roster is recognised by its header: it needs a **first and a last name** (``first_name_NS``
+or ``first_name``, ``FIRST_NME``...) and at least four declared columns, and it never has a
+``trr_id`` (a TRR officers table carries names and stars too, but lists reports, not persons).
+Every other column is optional: race, gender, birth year, appointed date, middle initial,
+suffix, the current star and any number of historical stars ``star1..star30``.
 
 Conventions:
 
-* ``officer_uid = mint_id("off", "cpd_roster", row_id)``: one officer per roster row (the
-  roster is already one row per person; identity resolution across sources is link/'s job).
-* Names are the release's own ``*_NS`` columns (re-normalised with :func:`name_ns`).
-* Stars are history, not keys: ``star1..star7`` each become an ``officer_identifiers`` row
-  (``id_type = star``) with no validity dates, because the roster gives none. The republisher's
-  dictionary documents ``current_star`` as the most recent star; the roster's column order
-  suggests ``star1`` is the latest, which is *not* documented, so nothing is inferred from it.
-  The roster ``row_id`` is kept as ``id_type = source_row_id``.
-* Race via ``cpd_roster_race.csv`` (CPD's combined ASIAN/PACIFIC ISLANDER -> asian), gender
-  via ``cpd_roster_gender.csv``; blank -> unknown; an unlisted label rejects the row.
-* A birth year outside 1900-2015 (e.g. 2022 for an officer appointed years earlier) is a typo
-  in the source: the officer is kept with ``birth_year`` blank and the value is listed in the
-  adapter notes.
+* One officer per roster row: ``officer_uid = mint_id("off", "cpd_roster", row_id)``; a roster
+  without ``row_id`` identifies a row by its name, birth year and appointed date. A key seen on
+  two rows with different content cannot say which person it is: both are rejected
+  (``repeated_officer_key``). Identity across sources is resolved later (:mod:`sro_analysis.link`).
+* Names are re-normalised the Invisible Institute way (:func:`~sro_analysis.standardize.name_ns`:
+  upper case, letters only, accents kept as their base letter).
+* Stars are history, not keys: the current star and each ``starN`` become an
+  ``officer_identifiers`` row (``id_type = star``) with no validity dates, because the roster
+  gives none; ``row_id`` is kept as ``id_type = source_row_id``. The republisher documents
+  ``current_star`` as the most recent star; nothing is inferred from the order of ``starN``.
+* Race via ``cpd_roster_race.csv`` (CPD's combined ASIAN/PACIFIC ISLANDER -> asian), gender via
+  ``cpd_roster_gender.csv``; blank -> ``unknown``; an unlisted label rejects the row.
+* A birth year outside the registry's 1900-2015 (2022 for an officer appointed years earlier) is
+  blanked and the kept row flagged ``out_of_range`` in the ledger; so is an unreadable date.
 
 Example:
-    >>> from sro_analysis.sources.base import RawHead
-    >>> stars = tuple(f"star{i}" for i in range(1, 8))
-    >>> CpdRosterAdapter().recognises(RawHead("r.csv", (("row_id", "race", "gender", "birth_year",
-    ...     "appointed_date", *stars, "first_name_NS", "last_name_NS"),)))
-    True
+    >>> [c.name for c in ROSTER.needed], ROSTER.column("star30").keys
+    (['first_name', 'last_name'], ('star30',))
 """
 
 from __future__ import annotations
 
-
 import pandas as pd
 
+from sro_analysis.clean.declare import Col, Layout, Source
+from sro_analysis.clean.derive import DeriveContext, Derived, concat_fates, kept, rejected
 from sro_analysis.ids import mint_ids
-from sro_analysis.ledger import Ledger
-from sro_analysis.schema.models import conform
-from sro_analysis.schema.registry import table
-from sro_analysis.sources.base import (
-    AdapterOutput, CleanContext, RawFileError, RawHead, SourceAdapter, SourceFile, missing_columns, read_raw_csv,
-    reject_bad_lines,
+from sro_analysis.standardize import name_ns
+
+SOURCE_SYSTEM = "cpd_roster"
+#: Historical star columns read (``star1`` .. ``star30``); CPD rosters carry up to about ten.
+MAX_STARS = 30
+STAR_COLUMNS = ["current_star", *(f"star{i}" for i in range(1, MAX_STARS + 1))]
+
+ROSTER = Layout(
+    "roster",
+    description="a CPD sworn-member roster: one row per person (names, appointed date, birth year, stars)",
+    columns=(
+        Col("row_id", ("row_id", "Row ID", "roster_row_id")),
+        Col("first_name", ("first_name_NS", "first_name", "First Name", "FIRST_NME", "FIRST NAME", "fname"),
+            need=True, required_value=True),
+        Col("last_name", ("last_name_NS", "last_name", "Last Name", "LAST_NME", "LAST NAME", "lname"),
+            need=True, required_value=True),
+        Col("middle_initial", ("middle_initial", "Middle Initial", "MI", "MIDDLE_INITIAL", "middle_name")),
+        Col("suffix", ("suffix_name", "suffix", "Suffix", "SUFFIX_NAME")),
+        Col("race", ("race", "Race", "RACE_DESC"), field="officers.race", label_map="cpd_roster_race.csv:race",
+            blank="unknown"),
+        Col("gender", ("gender", "sex", "SEX_CODE_CD", "Gender"), field="officers.gender",
+            label_map="cpd_roster_gender.csv:gender", blank="unknown"),
+        Col("birth_year", ("birth_year", "Birth Year", "YEAR_OF_BIRTH", "YOB"), field="officers.birth_year"),
+        Col("appointed_date", ("appointed_date", "Appointed Date", "APPT_DATE", "APPOINTED_DATE", "Date Appointed"),
+            field="officers.appointed_date", formats=("%Y-%m-%d", "%m/%d/%Y", "%d-%b-%y", "%d-%b-%Y")),
+        Col("current_star", ("current_star", "Current Star", "STAR_NO", "Star No", "Star Number")),
+        *(Col(f"star{i}") for i in range(1, MAX_STARS + 1)),
+    ),
+    min_columns=4,
+    excludes=("trr_id",),
 )
-from sro_analysis.standardize import clean_text, map_values, name_ns, parse_dates
-from sro_analysis.schema.label_maps import label_dict
-
-REQUIRED = ["row_id", "race", "gender", "birth_year", "appointed_date", "star1", "first_name_NS", "last_name_NS"]
-STAR_COLUMNS = [f"star{i}" for i in range(1, 8)]
-
-
-_label_map = label_dict
 
 
 def whole_number_text(series: pd.Series) -> pd.Series:
-    """'13001.0' -> '13001' (stars and years were written as floats); blank stays NA.
+    """'13001.0' -> '13001' (stars and row ids were written as floats); blank stays NA.
 
     Example:
-        >>> whole_number_text(pd.Series(["13001.0", "596", ""])).tolist()
-        ['13001', '596', <NA>]
+        >>> whole_number_text(pd.Series(["13001.0", " 596", "", None])).tolist()
+        ['13001', '596', <NA>, <NA>]
     """
-    return clean_text(series).str.replace(r"\.0+$", "", regex=True)
+    text = series.astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
+    return text.replace("", pd.NA)
 
 
-class CpdRosterAdapter(SourceAdapter):
-    """CPD roster 1985-2023 (Invisible Institute release): officers and their star history."""
+def officer_keys(rows: pd.DataFrame, parts) -> pd.Series:
+    """The roster's ``row_id``; for a file without the column, the row's name, birth year and appointment.
 
-    name = "cpd_roster"
-    description = "CPD sworn-member roster (names, appointed date, birth year, up to 7 historical stars)"
-
-    def recognises(self, head: RawHead) -> bool:
-        # TRR officer tables share names, stars and row_id; a roster row is a person, not a report.
-        cols = set(head.header)
-        return set(REQUIRED) <= cols and set(STAR_COLUMNS) <= cols and "trr_id" not in cols
-
-    def load(self, files: list[SourceFile], ctx: CleanContext) -> AdapterOutput:
-        ledger, officers, identifiers, notes = Ledger(), [], [], []
-        for f in sorted(files, key=lambda f: f.relpath):
-            raw = read_raw_csv(f.path, relpath=f.relpath)
-            ledger.expect(f.relpath, raw.n_rows)
-            reject_bad_lines(raw, ledger)
-            absent = missing_columns(raw, REQUIRED)
-            if absent:
-                raise RawFileError(f"{f.relpath}: roster without column(s) {', '.join(absent)}")
-            o, i, n = parse_roster(raw.frame, f.relpath, ledger)
-            officers.append(o)
-            identifiers.append(i)
-            notes.extend(n)
-        if not officers:
-            return AdapterOutput(ledger=ledger)
-        return AdapterOutput(tables={
-            "officers": conform(pd.concat(officers, ignore_index=True), "officers"),
-            "officer_identifiers": conform(pd.concat(identifiers, ignore_index=True), "officer_identifiers"),
-        }, ledger=ledger, notes=notes)
+    Example:
+        >>> rows = pd.DataFrame({"source_file": ["r.csv"], "row_id": [None], "last_name": ["Lopez"],
+        ...     "first_name": ["Ana"], "middle_initial": [None], "suffix": [None], "birth_year": [pd.NA],
+        ...     "appointed_date": [pd.Timestamp("1994-05-31")]})
+        >>> officer_keys(rows, []).tolist()
+        ['content:LOPEZ|ANA||||1994-05-31']
+    """
+    with_id = rows["source_file"].isin({p.label for p in parts if p.has_column("row_id")})
+    content = [name_ns(rows[c]) for c in ("last_name", "first_name", "middle_initial", "suffix")]
+    content += [rows["birth_year"].astype("Int64").astype("string"),
+                pd.to_datetime(rows["appointed_date"]).dt.strftime("%Y-%m-%d").astype("string")]
+    content = [c.fillna("") for c in content]
+    by_content = "content:" + content[0].str.cat(content[1:], sep="|")
+    return whole_number_text(rows["row_id"]).where(with_id, by_content)
 
 
-def parse_roster(frame: pd.DataFrame, relpath: str, ledger: Ledger) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """Officers and identifiers of one roster file; every row kept or rejected in ``ledger``."""
-    row_id = whole_number_text(frame["row_id"])
-    race, bad_race = map_values(frame["race"], _label_map("cpd_roster_race.csv", "race"))
-    gender, bad_gender = map_values(frame["gender"], _label_map("cpd_roster_gender.csv", "gender"))
-    appointed, bad_appointed = parse_dates(frame["appointed_date"], ["%Y-%m-%d", "%m/%d/%Y"])
-    first, last = name_ns(frame["first_name_NS"]), name_ns(frame["last_name_NS"])
-    checks = [
-        ("missing_row_id", row_id.isna() | row_id.duplicated(keep=False), "row_id",
-         "the roster row id is blank or repeated, so the officer has no stable key"),
-        ("missing_name", first.isna() | last.isna(), "last_name_NS", "first or last name is blank"),
-        ("unmapped_label", bad_race, "race", "race not in cpd_roster_race.csv"),
-        ("unmapped_label", bad_gender, "gender", "gender not in cpd_roster_gender.csv"),
-        ("unparseable_date", bad_appointed, "appointed_date", "appointed_date is not a date"),
+def _reject_unkeyed(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Rows with a usable key and name, and the fates of the others."""
+    blank_id = rows["key"].isna()
+    repeated = ~blank_id & rows.duplicated("key", keep=False)
+    no_name = ~(blank_id | repeated) & (rows["first_name_ns"].isna() | rows["last_name_ns"].isna())
+    fates = [
+        rejected(rows[blank_id], "missing_row_id", "the roster row id is blank, so the officer has no stable key",
+                 column="row_id"),
+        rejected(rows[repeated], "repeated_officer_key", "another roster row has the same row id (or, without row "
+                 "ids, the same name, birth year and appointed date) but different content: it cannot be told which "
+                 "person it is", column="row_id", value=rows.loc[repeated, "key"]),
+        rejected(rows[no_name], "missing_name", "the first or last name has no letters", column="last_name",
+                 value=rows.loc[no_name, "last_name"]),
     ]
-    done = pd.Series(False, index=frame.index)
-    for reason, mask, column, message in checks:
-        hit = mask.fillna(False).astype(bool) & ~done
-        if hit.any():
-            ledger.reject(relpath, frame.loc[hit, "source_row"], reason, message, column=column,
-                          values=frame.loc[hit, column].tolist())
-        done |= hit
-    keep = ~done
-    field = table("officers").field("birth_year")
-    birth = pd.to_numeric(whole_number_text(frame["birth_year"]), errors="coerce")
-    implausible = birth.notna() & ((birth < field.minimum) | (birth > field.maximum))
-    notes = [f"{relpath} row {r}: birth_year {v} is outside {int(field.minimum)}-{int(field.maximum)}; left blank"
-             for r, v in zip(frame.loc[implausible & keep, "source_row"], frame.loc[implausible & keep, "birth_year"])]
-    middle = clean_text(frame["middle_initial"]).str.upper().str[:1] if "middle_initial" in frame else pd.NA
-    suffix = clean_text(frame["suffix_name"]).str.upper() if "suffix_name" in frame else pd.NA
+    return rows[~(blank_id | repeated | no_name)], fates
 
-    uid = mint_ids("off", "cpd_roster", row_id)
-    officers = pd.DataFrame({
-        "officer_uid": uid, "first_name_ns": first, "last_name_ns": last, "middle_initial": middle,
-        "suffix": suffix, "appointed_date": appointed, "birth_year": birth.where(~implausible).astype("Int64"),
-        "gender": gender, "race": race, "source": relpath,
-    })[keep]
-    ledger.keep(relpath, frame.loc[keep, "source_row"], "officers", uid[keep])
 
-    stars = pd.DataFrame({c: whole_number_text(frame[c]) for c in STAR_COLUMNS if c in frame})[keep]
-    stars["officer_uid"] = uid[keep]
-    long = stars.melt(id_vars="officer_uid", value_name="value").dropna(subset=["value"])
-    ids = pd.concat([
-        long.assign(id_type="star")[["officer_uid", "id_type", "value"]],
-        pd.DataFrame({"officer_uid": uid[keep], "id_type": "source_row_id", "value": row_id[keep]}),
-    ], ignore_index=True).assign(source=relpath)
+def officers_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """One officers row per kept roster row."""
+    return pd.DataFrame({
+        "officer_uid": rows["officer_uid"], "first_name_ns": rows["first_name_ns"],
+        "last_name_ns": rows["last_name_ns"],
+        "middle_initial": name_ns(rows["middle_initial"]).str[:1],
+        "suffix": rows["suffix"].astype("string").str.strip().str.upper().replace("", pd.NA),
+        "appointed_date": rows["appointed_date"], "birth_year": rows["birth_year"],
+        "gender": rows["gender"], "race": rows["race"], "source": rows["source_file"],
+    })
+
+
+def identifiers_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Stars (current and historical) and the roster row id of each kept officer."""
+    present = [c for c in STAR_COLUMNS if c in rows]
+    stars = rows[["officer_uid", "source_file", *present]].melt(id_vars=["officer_uid", "source_file"],
+                                                                 value_vars=present, value_name="value")
+    stars = stars.assign(value=whole_number_text(stars["value"]), id_type="star").dropna(subset=["value"])
+    row_ids = rows[["officer_uid", "source_file"]].assign(value=whole_number_text(rows["row_id"]), id_type="source_row_id")
+    ids = pd.concat([stars, row_ids.dropna(subset=["value"])], ignore_index=True)
+    ids = ids.assign(valid_from=pd.NaT, valid_to=pd.NaT).rename(columns={"source_file": "source"})
     # An officer who got the same star back appears once: the roster has no dates to tell the spells apart.
-    ids = ids.drop_duplicates(["officer_uid", "id_type", "value"]).sort_values(["officer_uid", "id_type", "value"])
-    return officers, ids.reset_index(drop=True), notes
+    ids = ids.drop_duplicates(["officer_uid", "id_type", "value", "source"])
+    return ids[["officer_uid", "id_type", "value", "valid_from", "valid_to", "source"]]
 
 
-ADAPTERS = [CpdRosterAdapter()]
+def derive(ctx: DeriveContext) -> Derived:
+    """Officers and their identifiers, one officer per roster row (see the module docstring)."""
+    rows = ctx.frame("roster")
+    rows["key"] = officer_keys(rows, ctx.parts["roster"])
+    rows["first_name_ns"], rows["last_name_ns"] = name_ns(rows["first_name"]), name_ns(rows["last_name"])
+    rows, fates = _reject_unkeyed(rows)
+    rows = rows.assign(officer_uid=mint_ids("off", SOURCE_SYSTEM, rows["key"]))
+    fates.append(kept(rows, "officers", "officer_uid"))
+    tables = {"officers": officers_table(rows), "officer_identifiers": identifiers_table(rows)}
+    return Derived(tables=tables, fates=[concat_fates(fates)], notes=[
+        "cpd_roster: one officer per roster row; stars are identifiers without validity dates (the roster gives none)"])
+
+
+SOURCE = Source("cpd_roster", "CPD sworn-member roster (names, appointed date, birth year, current and past stars)",
+                (ROSTER,), derive, family="chicago")
+
+__all__ = ["SOURCE", "ROSTER", "derive", "officer_keys", "whole_number_text", "STAR_COLUMNS", "MAX_STARS"]

@@ -1,0 +1,227 @@
+"""Read the NYC DOE "School Safety Report" exports into the NYC school directory (campus linkage input).
+
+The directory is what NYPD Student Safety Act campuses are linked to (``link/campuses.py``):
+one row per school site per school year, with the DOE building code (the campus), the DBN,
+names, address, borough, register (enrolment) and coordinates. Everything here is a pure
+function from the raw frame (all cells as text, as ``pd.read_csv(dtype=str,
+keep_default_na=False)`` gives them) to canonical frames, so the batch engine can fold it into a
+declaration later: :data:`LAYOUTS` is the declarative part (how to recognise each export,
+column -> field, columns not to trust), :func:`directory_from_raw` the engine-like part.
+
+Two export layouts exist:
+
+* ``school_safety_2010_2016`` (2013-14 to 2015-16): ``Building Code``, ``DBN``, ``Location
+  Name``, ``Address``, ``Register`` (``"1,277"``, ``N/A``, ``#N/A``), ``Building Name``,
+  ``Schools in Building``, ``Latitude``/``Longitude``. Rows with a blank DBN are the building's
+  "CONSOLIDATED LOCATION" total, not a school (``is_building_total``). A DBN may sit in two
+  buildings in one year (an annex, often written NYPD-style, ``IS 364 ANNEX(BN)``).
+* ``school_safety_2016_17`` (2016-17): no ``Building Code`` and no ``DBN``; an ``NYPD Site
+  Code``/``NYPD Site Name`` pair instead. **Only its location columns are row-aligned.**
+  Compared with the same ``Location Code`` in 2015-16, name, borough, district, latitude,
+  postcode, BIN and NTA agree on 89-99.7 % of rows, but ``Building Name`` agrees on 53 %,
+  ``Schools in Building`` on 24 %, and register correlates at 0.22 (0.99 between 2014-15 and
+  2015-16); ``NYPD Site Name`` carries the number of the row's own location code on 25 of
+  1,246 numbered rows. Those columns were shuffled against the rows in this export and are not
+  read. The ``Geocode`` cell is ``"<address>\\n(<lat>, <lon>)"`` where the point is a
+  nationwide geocoder's guess (``317 WEST 52ND STREET`` lands in Chicago); only its address line
+  is read, coordinates come from ``Latitude``/``Longitude``.
+
+Building codes for 2016-17 rows are carried over from the other years by
+:func:`carry_building_codes` (BIN first, then the location code's 2015-16 building; the two
+agree on 1,623 of 1,624 rows where both exist).
+
+Example:
+    >>> raw = pd.DataFrame({"School Year": ["2015-16"], "Building Code": ["K410"],
+    ...     "DBN": ["21K410  "], "Location Name": ["Abraham Lincoln High School"], "Location Code": ["K410"],
+    ...     "Address": ["2800 OCEAN PARKWAY"], "Borough": ["K"], "Geographical District Code": ["21"],
+    ...     "Register": ["2,014"], "Building Name": ["2800 OCEAN PARKWAY CONSOLIDATED LOCATION"],
+    ...     "Schools in Building": ["Abraham Lincoln High School | Abraham Lincoln Yabc"],
+    ...     "Latitude": ["40.5854"], "Longitude": ["-73.9670"], "BIN": ["3196773"]})
+    >>> row = directory_from_raw(raw, "2010_-_2016_School_Safety_Report.csv").iloc[0]
+    >>> row["dbn"], row["building_code"], row["borough"], int(row["register"]), bool(row["is_building_total"])
+    ('21K410', 'K410', 'brooklyn', 2014, False)
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from sro_analysis.schema.registry import SCHOOL_DIRECTORY
+
+#: Borough letter of DOE codes (location code, building code, DBN) -> canonical borough.
+BOROUGH_LETTERS = {
+    "K": "brooklyn", "M": "manhattan", "X": "bronx", "Q": "queens", "R": "staten_island",
+    # 'O': outside the city (a District 75 site in Nassau County, a residential facility).
+    "O": "outside_city",
+}
+#: Columns of the canonical directory frame, in order (registry table ``nyc_directory_rows``).
+DIRECTORY_COLUMNS = SCHOOL_DIRECTORY.columns
+
+#: The two export layouts: the columns that recognise each, raw column -> canonical field, and
+#: the raw columns deliberately left unread (with the reason a reader of the code needs).
+LAYOUTS: dict[str, dict] = {
+    "school_safety_2010_2016": {
+        "recognise": ("Building Code", "DBN", "Location Name", "Location Code", "Address"),
+        "columns": {
+            "School Year": "school_year", "DBN": "dbn", "Location Code": "location_code",
+            "Building Code": "building_code", "Location Name": "location_name", "Address": "address",
+            "Borough": "borough", "Geographical District Code": "district", "Register": "register",
+            "Building Name": "building_name", "Schools in Building": "schools_in_building",
+            "Latitude": "lat", "Longitude": "lon", "BIN": "bin",
+        },
+        "unread": {},
+    },
+    "school_safety_2016_17": {
+        "recognise": ("NYPD Site Code", "Location Name", "Location Code", "Geocode"),
+        "columns": {
+            "School Year": "school_year", "Location Code": "location_code", "Location Name": "location_name",
+            "Geocode": "address", "Borough": "borough", "Geographical District Code": "district",
+            "Latitude": "lat", "Longitude": "lon", "BIN": "bin",
+        },
+        "unread": {
+            column: "not row-aligned in the 2016-17 export (shuffled against the location columns)"
+            for column in ("Register", "Building Name", "# Schools", "NYPD Site Code", "NYPD Site Name",
+                           "Schools in Building")
+        },
+    },
+}
+
+_BUILDING_TOTAL = r"CONSOLI?DATED LOCATION"
+
+
+def detect_layout(columns) -> str:
+    """The layout whose recognising columns are all present (most specific first).
+
+    Example:
+        >>> detect_layout(["School Year", "NYPD Site Code", "Location Name", "Location Code", "Geocode"])
+        'school_safety_2016_17'
+    """
+    names = {str(c).strip() for c in columns}
+    for layout in ("school_safety_2016_17", "school_safety_2010_2016"):
+        if set(LAYOUTS[layout]["recognise"]) <= names:
+            return layout
+    raise ValueError(f"not a NYC School Safety Report export: columns {sorted(names)}")
+
+
+def school_year(text: pd.Series) -> pd.Series:
+    """'2016 - 17' and '2013-14' -> 'YYYY-YY'; anything else is an error naming the value.
+
+    Example:
+        >>> school_year(pd.Series(["2016 - 17", "2013-14"])).tolist()
+        ['2016-17', '2013-14']
+    """
+    out = text.str.replace(r"\s+", "", regex=True)
+    bad = ~out.str.fullmatch(r"\d{4}-\d{2}")
+    if bad.any():
+        raise ValueError(f"unreadable School Year {text[bad].iloc[0]!r}")
+    return out
+
+
+def register_count(text: pd.Series) -> pd.Series:
+    """Register cells ('1,277', '479', 'N/A', '#N/A', '') -> Int64, NA where not a count.
+
+    Example:
+        >>> register_count(pd.Series(["1,277", "N/A", "#N/A", ""])).tolist()
+        [1277, <NA>, <NA>, <NA>]
+    """
+    digits = text.str.replace(",", "", regex=False).str.strip()
+    return pd.to_numeric(digits.where(digits.str.fullmatch(r"\d+")), errors="raise").astype("Int64")
+
+
+def _text(series: pd.Series) -> pd.Series:
+    """Trimmed, single-spaced text; '' becomes NA (the export pads DBNs and names with spaces)."""
+    out = series.astype("string").str.strip().str.replace(r"\s+", " ", regex=True)
+    return out.mask(out == "")
+
+
+def directory_from_raw(raw: pd.DataFrame, source_file: str) -> pd.DataFrame:
+    """Canonical directory rows of one raw export (every raw row becomes exactly one row).
+
+    ``source_row`` is the 1-based data row of the file, so each output row points back to its
+    raw row; nothing is dropped (a building-total row is kept and flagged).
+    """
+    raw = raw.rename(columns=lambda c: str(c).strip())
+    layout = detect_layout(raw.columns)
+    spec = LAYOUTS[layout]
+    out = pd.DataFrame(index=raw.index)
+    for column, field in spec["columns"].items():
+        out[field] = _text(raw[column]) if column in raw else pd.Series(pd.NA, index=raw.index, dtype="string")
+    for field in DIRECTORY_COLUMNS:
+        if field not in out:
+            out[field] = pd.Series(pd.NA, index=raw.index, dtype="string")
+    out["school_year"] = school_year(raw["School Year"].astype("string"))
+    if layout == "school_safety_2016_17":
+        # "<address>\n(<lat>, <lon>)": the address line only (the point is a bad geocode).
+        out["address"] = _text(raw["Geocode"].astype("string").str.split("\n").str[0])
+    out["address"] = out["address"].str.upper()
+    out["borough"] = out["borough"].map(BOROUGH_LETTERS).fillna("unknown").astype("string")
+    out["register"] = register_count(out["register"].fillna("")) if layout != "school_safety_2016_17" \
+        else pd.Series(pd.NA, index=raw.index, dtype="Int64")
+    for field in ("lat", "lon"):
+        out[field] = pd.to_numeric(out[field], errors="raise").astype("Float64")
+    name = out["location_name"].fillna("")
+    out["is_building_total"] = out["dbn"].isna() if layout == "school_safety_2010_2016" \
+        else name.str.upper().str.contains(_BUILDING_TOTAL, regex=True)
+    out["building_code_source"] = out["building_code"].notna().map({True: "source", False: pd.NA}).astype("string")
+    out["layout"] = layout
+    out["source_file"] = source_file
+    out["source_row"] = pd.Series(range(1, len(raw) + 1), index=raw.index, dtype="int64")
+    return out[DIRECTORY_COLUMNS].reset_index(drop=True)
+
+
+def carry_building_codes(directory: pd.DataFrame) -> pd.DataFrame:
+    """Fill missing building codes from rows that have one: by BIN, else by the location code.
+
+    A BIN (NYC building id) that sits in exactly one DOE building gives that building; a
+    location code gives the building it had in the latest earlier school year, if exactly one
+    and at the same address (a school that moved is in a building the directory does not code:
+    ``The Peck Slip School`` lists ``1 PECK SLIP`` in 2016-17, another BIN than 52 Chambers St).
+    ``building_code_source`` says which (``bin`` / ``location_code``); rows with neither stay NA.
+
+    Example:
+        >>> d = pd.DataFrame({"school_year": ["2015-16", "2016-17", "2016-17"], "location_code": ["K410", "K410", "K999"],
+        ...     "address": ["2800 OCEAN PARKWAY"] * 3,
+        ...     "bin": ["3196773", pd.NA, "3196773"], "building_code": ["K410", pd.NA, pd.NA],
+        ...     "building_code_source": ["source", pd.NA, pd.NA], "is_building_total": [False, False, False]})
+        >>> carry_building_codes(d)[["building_code", "building_code_source"]].values.tolist()
+        [['K410', 'source'], ['K410', 'location_code'], ['K410', 'bin']]
+    """
+    out = directory.copy()
+    known = out[out["building_code"].notna()]
+    by_bin = known.dropna(subset=["bin"]).groupby("bin")["building_code"].unique()
+    by_bin = by_bin[by_bin.map(len) == 1].map(lambda codes: codes[0])
+    missing = out["building_code"].isna()
+    via_bin = out.loc[missing, "bin"].map(by_bin)
+    out.loc[via_bin.dropna().index, "building_code"] = via_bin.dropna()
+    out.loc[via_bin.dropna().index, "building_code_source"] = "bin"
+    schools = known[~known["is_building_total"].astype(bool)]
+    for i in out.index[out["building_code"].isna()]:
+        earlier = schools[(schools["location_code"] == out.at[i, "location_code"])
+                          & (schools["school_year"] < out.at[i, "school_year"])]
+        earlier = earlier[earlier["address"].map(_address_key) == _address_key(out.at[i, "address"])]
+        if earlier.empty:
+            continue  # never across a move: a school at a new address is in a building not yet known
+        latest = earlier[earlier["school_year"] == earlier["school_year"].max()]["building_code"].unique()
+        if len(latest) == 1:
+            out.at[i, "building_code"] = latest[0]
+            out.at[i, "building_code_source"] = "location_code"
+    return out
+
+
+def _address_key(address) -> str:
+    """Letters and digits only: '87-41 PARSONS BOULEVARD' and '87 41 PARSONS BOULEVARD' agree."""
+    return "" if pd.isna(address) else re.sub(r"[^A-Z0-9]", "", str(address).upper())
+
+
+def read_school_directory(paths) -> pd.DataFrame:
+    """Convenience for callers outside the engine: read the CSV exports and combine them.
+
+    The engine will do the reading itself; this is the only function here that opens a file.
+    """
+    frames = []
+    for path in paths:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        frames.append(directory_from_raw(raw, re.sub(r".*/", "", str(path))))
+    return carry_building_codes(pd.concat(frames, ignore_index=True))
