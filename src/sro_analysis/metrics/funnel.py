@@ -34,7 +34,7 @@ from scipy import stats
 from sro_analysis.metrics.comparison import comparison_units
 from sro_analysis.metrics.intervals import normal_quantile
 
-__all__ = ["FUNNEL_POSITIONS", "FunnelResult", "funnel"]
+__all__ = ["FUNNEL_POSITIONS", "FunnelResult", "funnel", "funnel_counts", "funnel_limits"]
 
 #: Ordered labels for where a unit falls relative to the limits in use.
 FUNNEL_POSITIONS: tuple[str, ...] = ("below_998", "below_95", "within", "above_95", "above_998")
@@ -71,6 +71,38 @@ def _exact_limits(p0: float, n: np.ndarray, level: float) -> tuple[np.ndarray, n
     r_low = np.where(stats.binom.cdf(r, m, p0) <= tail, r, r - 1.0)  # largest r with P(X <= r) <= tail
     r_high = stats.binom.isf(tail, m, p0) + 1.0                      # smallest r with P(X >= r) <= tail
     return (r_low + 0.5) / m, (r_high - 0.5) / m
+
+
+def funnel_limits(n, p0: float, *, level: float = 0.95, tau2: float | None = None, exact_below: int = 30):
+    """The funnel's control limits in use for denominators ``n`` around target ``p0``, clipped to [0, 1].
+
+    Without ``tau2`` (no overdispersion adjustment): exact binomial limits below ``exact_below``
+    (step 7 of the module docstring), normal limits p₀ ± z·sqrt(p₀(1−p₀)/n) from there. With
+    ``tau2`` (a between-unit variance on the arcsine scale, e.g. ``funnel(...).tau2``): the OD
+    limits sin²(θ₀ ± z·sqrt(1/(4n) + τ²)) for every n. This is what :func:`funnel` draws; use it
+    to draw the funnel's curve over a grid of n, or for units scored against a known target.
+
+    Example:
+        >>> lo, hi = funnel_limits([10, 200], 0.414876)            # exact at n = 10, normal at 200
+        >>> lo.round(4).tolist(), hi.round(4).tolist()
+        ([0.05, 0.3466], [0.75, 0.4832])
+        >>> lo, hi = funnel_limits([20], 0.414876, tau2=0.027165)  # reference unit A, OD limits
+        >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
+        (0.0928, 0.7863)
+    """
+    ns = np.asarray(n, dtype=float).reshape(-1)
+    if np.any(ns <= 0) or not 0.0 < float(p0) < 1.0:
+        raise ValueError(f"funnel_limits: need n > 0 and 0 < p0 < 1, got p0={p0}")
+    z = normal_quantile(level)
+    if tau2 is not None:
+        lo, hi = _od_limits(float(np.arcsin(np.sqrt(p0))), ns, float(tau2), z)
+    else:
+        lo, hi = _normal_limits(float(p0), ns, z)
+        exact = ns < exact_below
+        if exact.any():
+            e_lo, e_hi = _exact_limits(float(p0), ns, level)
+            lo, hi = np.where(exact, e_lo, lo), np.where(exact, e_hi, hi)
+    return np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
 
 
 def _level_suffix(level: float) -> str:
@@ -279,13 +311,10 @@ def funnel(
     for level in levels:
         suffix = _level_suffix(level)
         units[f"exact_lo{suffix}"], units[f"exact_hi{suffix}"] = _exact_limits(p0, ns, level)
-    exact = (ns < exact_below) & (not od_applied)
     for level in levels:
         suffix = _level_suffix(level)
-        for side in ("lo", "hi"):
-            chosen = units[f"od_{side}{suffix}"] if od_applied else units[f"normal_{side}{suffix}"].where(
-                ~exact, units[f"exact_{side}{suffix}"])
-            units[f"{side}{suffix}"] = chosen.clip(0.0, 1.0)
+        units[f"lo{suffix}"], units[f"hi{suffix}"] = funnel_limits(
+            ns, p0, level=level, tau2=tau2 if od_applied else None, exact_below=exact_below)
     inner, outer = (_level_suffix(level) for level in levels)
     units["position"] = _position(
         rate, units[f"lo{inner}"], units[f"hi{inner}"], units[f"lo{outer}"], units[f"hi{outer}"]
@@ -307,3 +336,19 @@ def funnel(
         excluded=excluded,
         exact_below=int(exact_below),
     )
+
+
+def funnel_counts(k, n, *, units=None, **options) -> FunnelResult:
+    """:func:`funnel` on plain arrays: ``k`` events out of ``n`` per unit (ids ``units``, default 0, 1, ...).
+
+    ``options`` are :func:`funnel`'s (``target``, ``overdispersion``, ``levels``, ``exact_below``).
+
+    Example:
+        >>> res = funnel_counts([7, 30, 2, 60, 12, 45, 5, 90], [20, 50, 10, 200, 15, 120, 40, 150],
+        ...                     units=list("ABCDEFGH"))
+        >>> round(res.phi, 4), round(res.i_phi, 3), res.units.set_index("unit").loc["H", "position"]
+        (7.2577, 58.062, 'within')
+    """
+    k_arr, n_arr = (np.asarray(v).reshape(-1) for v in (k, n))
+    ids = list(range(len(k_arr))) if units is None else list(units)
+    return funnel(pd.DataFrame({"unit": ids, "x": k_arr, "n": n_arr}), **options)

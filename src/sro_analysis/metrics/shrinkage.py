@@ -58,7 +58,7 @@ from scipy import optimize, special, stats
 
 from sro_analysis.metrics.comparison import comparison_units
 
-__all__ = ["EB_INTERVALS", "EB_TIERS", "KAPPA_HUGE", "BetaPrior", "HyperPosterior", "empirical_bayes",
+__all__ = ["EB_INTERVALS", "EB_TIERS", "KAPPA_HUGE", "BetaPrior", "HyperPosterior", "eb_tiers", "empirical_bayes",
            "fit_beta_prior", "hyper_posterior"]
 
 #: Interval (and tier) methods of :func:`empirical_bayes`.
@@ -580,3 +580,22 @@ def empirical_bayes(
     result.attrs["hyper_posterior"] = post
     result.attrs["excluded"] = excluded
     return result
+
+
+def eb_tiers(k, n, *, units=None, **options) -> pd.DataFrame:
+    """:func:`empirical_bayes` on plain arrays: ``k`` events out of ``n`` per unit (ids ``units``, default 0, 1, ...).
+
+    ``options`` are :func:`empirical_bayes`'s (``min_n``, ``level``, ``target``, ``prior``,
+    ``interval``). Rows come back sorted by unit id.
+
+    Example:
+        >>> eb = eb_tiers([7, 30, 2, 60, 12, 45, 5, 90], [20, 50, 10, 200, 15, 120, 40, 150])
+        >>> eb.groupby("tier").size().to_dict()  # doctest: +NORMALIZE_WHITESPACE
+        {'credibly above overall': 3, 'credibly below overall': 2,
+         'not distinguishable from overall': 3}
+        >>> round(eb.attrs["prior"].alpha, 4), round(eb.attrs["prior"].beta, 4)
+        (2.7544, 3.8051)
+    """
+    k_arr, n_arr = (np.asarray(v).reshape(-1) for v in (k, n))
+    ids = list(range(len(k_arr))) if units is None else list(units)
+    return empirical_bayes(pd.DataFrame({"unit": ids, "x": k_arr, "n": n_arr}), **options)
