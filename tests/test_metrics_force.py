@@ -133,13 +133,13 @@ def test_other_officer_scope_for_deescalation():
 
 
 @pytest.fixture(scope="module")
-def chicago_force_reports(shared_data) -> dict[str, pd.DataFrame]:
-    from sro_analysis.sources.base import CleanContext, SourceFile
-    from sro_analysis.sources.chicago_trr import TrrAdapter
+def chicago_force_reports(shared_data, tmp_path_factory) -> dict[str, pd.DataFrame]:
+    from cleaning import clean_files
+    from sro_analysis.sources import chicago_trr
 
     folder = shared_data / "chicago-trr" / "school-subset"
-    files = [SourceFile(p, p.name) for p in sorted(folder.glob("*.csv"))]
-    return TrrAdapter().load(files, CleanContext(raw_dir=folder)).tables
+    files = {p.name: p for p in sorted(folder.glob("*.csv"))}
+    return dict(clean_files(tmp_path_factory.mktemp("trr") / "raw", files, [chicago_trr.SOURCE]).tables)
 
 
 def test_chicago_school_trrs_split_de_escalation(chicago_force_reports):
@@ -151,19 +151,26 @@ def test_chicago_school_trrs_split_de_escalation(chicago_force_reports):
     fr = fr.assign(deescalation_tactics=fr["deescalation_tactics"].where(~box | fr["deescalation_tactics"].notna(), ""))
     tables = dict(chicago_force_reports, force_reports=fr)
     classes = classify_force_reports(fr)
-    # The ceiling the issue found: member presence / verbal commands make almost every report "documented".
-    assert int((classes["deescalation"] == "yes").sum()) == 562 and len(fr) == 593
-    assert int(box.sum()) == 166
+    # The ceiling the issue found: member presence / verbal commands make almost every report
+    # "documented" (553 of the 580 complete reports; 13 reports have a rejected or no member line).
+    assert classes["deescalation"].value_counts().to_dict() == {"yes": 553, "no": 27, "unknown": 13}
+    assert len(fr) == 593 and int(box.sum()) == 166
     # Hand rule over the same rows: a tactic other than "other" listed.
     named = fr["deescalation_tactics"].fillna("").str.split(";").map(lambda ts: any(t and t != "other" for t in ts))
     assert int(named.sum()) == int(classes["specific_tactic"].sum()) == 118
     assert int(named[~box].sum()) == 0  # no tactic on any older form: those reports are unknown, not "none"
-    city = overall_rate(tables, measure=["deescalation_specific_tactic", "deescalation_presence_verbal_only"])
+    city = overall_rate(tables, measure=["deescalation_documented", "deescalation_specific_tactic",
+                                         "deescalation_presence_verbal_only"])
+    assert_rate(one(city, measure="deescalation_documented"), 553, 580, 13)
+    # 166 reports on the new form, 9 of them incomplete (unknown): E = 157, U = 427 + 9
     spec = one(city, measure="deescalation_specific_tactic")
-    assert (spec["numerator"], spec["denominator"], spec["unknown"]) == (118, 166, 427)
-    only = one(city, measure="deescalation_presence_verbal_only")
-    assert (only["numerator"], only["denominator"]) == (37, 166)  # 18 + 8 + 9 + 2 in 2017-18 .. 2020-21
+    assert_rate(spec, 118, 157, 436)
+    assert (round(spec["ci_low"], 4), round(spec["ci_high"], 4)) == (0.6785, 0.8126)
+    assert_rate(one(city, measure="deescalation_presence_verbal_only"), 37, 157, 436)  # 18 + 8 + 9 + 2 by year
     by_year = rates(tables, measure="deescalation_specific_tactic", by=("all", "school_year")).set_index("school_year")
-    # 2017-18: 62 reports on the new form (42 name a tactic) and 3 of the 2004-2018 release on the old one
-    assert by_year.loc["2017-18", ["numerator", "denominator", "unknown"]].tolist() == [42, 62, 3]
+    # 2017-18: 60 complete reports on the new form (42 name a tactic); 5 unknown (old form or incomplete)
+    assert by_year.loc["2017-18", ["numerator", "denominator", "unknown"]].tolist() == [42, 60, 5]
     assert bool(by_year.loc["2016-17", "withheld_unknown"])  # older forms: not collected
+    by_resistance = rates(tables, measure="deescalation_specific_tactic", by=("all", "resistance")).set_index("group")
+    assert by_resistance.loc["active_resister", ["numerator", "denominator"]].tolist() == [33, 51]
+    assert by_resistance.loc["assailant_battery", ["numerator", "denominator"]].tolist() == [41, 52]

@@ -155,31 +155,21 @@ def simulate(designs: Iterable[Design], seeds: Sequence[int]) -> pd.DataFrame:
     return pd.DataFrame([replicate(d, s) for d in designs for s in seeds])
 
 
-def _clean_entry_point():
-    """The package's clean function: ``sro_analysis.clean.clean`` (the clean-stage package), or
-    ``sro_analysis.pipeline.clean`` in trees from before it."""
-    try:
-        from sro_analysis.clean import clean
-    except ImportError:
-        from sro_analysis.pipeline import clean
-    return clean
-
-
 def pipeline_replicate(seed: int, n_incidents: int = 3000) -> dict:
     """The whole package on one synthetic release: school ATA rates and EB against ``truth.json``.
 
-    Synthetic release (seed) → :func:`sro_analysis.pipeline.clean` → ATA by school → Wilson and
+    Synthetic release (seed) → :func:`sro_analysis.clean.clean` → ATA by school → Wilson and
     EB coverage of each school's true expected rate; the ``unknown`` school bucket is not a school
     and is left out. About 25 s per seed on 2 cores.
     """
     from sro_analysis import synthetic
+    from sro_analysis.clean import clean
     from sro_analysis.metrics.rates import rates
 
-    clean = _clean_entry_point()
     with tempfile.TemporaryDirectory() as folder:
         info = synthetic.write_release(folder, seed=seed, n_incidents=n_incidents)
         truth = json.loads(Path(info.truth_path).read_text())
-        ds = clean("synthetic", folder, progress=False)
+        ds = clean("synthetic", folder, progress=False, parameters={"seed": seed})
     by_school = rates(ds, measure="ata", by="school")
     schools = by_school[by_school["unit_id"].isin(truth["schools"])].reset_index(drop=True)
     theta = schools["unit_id"].map({k: v["expected_ata"] for k, v in truth["schools"].items()}).to_numpy(float)
