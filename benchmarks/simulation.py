@@ -1,6 +1,6 @@
 """Simulation study: coverage of the package's intervals and false alarms of its funnel limits.
 
-    .venv/bin/python benchmarks/simulation.py                        # seeds 1-20, demo and small sizes
+    .venv/bin/python benchmarks/simulation.py                        # seeds 1-20 (1-1000 null districts)
     .venv/bin/python benchmarks/simulation.py --seeds 1-200          # more seeds
     .venv/bin/python benchmarks/simulation.py --sizes small --kappa 5,16,60   # other between-school spreads
     .venv/bin/python benchmarks/simulation.py --pipeline-seeds 20181,1-19     # also end to end (~25 s a seed)
@@ -42,6 +42,7 @@ def _verdict(row: pd.Series) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="1-20", help="seeds, e.g. 1-20 or 3,5,8-10 (default 1-20)")
+    parser.add_argument("--null-seeds", default="1-1000", help="null districts for the funnel false alarms")
     parser.add_argument("--sizes", default="demo,small", help="comma-separated: demo, small")
     parser.add_argument("--kappa", default="", help="comma-separated prior concentrations instead of the demo's")
     parser.add_argument("--pipeline-seeds", default="", help="also run synthetic release -> clean -> rates on these")
@@ -68,10 +69,12 @@ def main() -> None:
                                               for s in _seeds(args.pipeline_seeds)])], ignore_index=True)
     if args.csv:
         runs.to_csv(args.csv, index=False)
-    table = calibration.summarise(runs)
+    table = calibration.summarise(runs).drop(columns=["false_alarm_95", "false_alarm_998"], errors="ignore")
+    null = calibration.null_summary(designs, _seeds(args.null_seeds))
+    table = table.merge(null, on="design", how="left")
     table["verdict"] = table.apply(_verdict, axis=1)
     with pd.option_context("display.width", 200, "display.max_columns", 40, "display.precision", 4):
-        print(f"seeds {args.seeds} ({len(seeds)})")
+        print(f"seeds {args.seeds} ({len(seeds)}); funnel false alarms over null districts {args.null_seeds}")
         print(table.set_index("design").T.to_string())
     print(f"({time.perf_counter() - started:.0f} s)")
 
