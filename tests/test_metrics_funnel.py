@@ -78,12 +78,58 @@ def test_per_unit_values_to_four_decimals(by_unit, reference, column, key, index
 
 def test_raw_normal_limits_are_unclipped_but_limits_in_use_are_clipped(reference):
     data = pd.DataFrame(reference["units"])[["unit", "x", "n"]]
-    normal = funnel(data, overdispersion=False).units.set_index("unit")
+    normal = funnel(data, overdispersion=False, exact_below=0).units.set_index("unit")
     assert round(normal.loc["C", "normal_lo998"], 4) == -0.0666
     assert normal.loc["C", "lo998"] == 0.0
     for col in ["lo95", "hi95", "lo998", "hi998"]:
         assert normal[col].between(0.0, 1.0).all()
         assert np.allclose(normal[col], normal[f"normal_{col}"].clip(0.0, 1.0))
+
+
+def test_units_below_30_use_exact_binomial_limits_without_od(reference):
+    from scipy.stats import binom
+
+    data = pd.DataFrame(reference["units"])[["unit", "x", "n"]]
+    res = funnel(data, overdispersion=False)
+    units = res.units.set_index("unit")
+    small = units["n"] < 30  # A (20), C (10), E (15)
+    assert sorted(units.index[small]) == ["A", "C", "E"]
+    for col in ["lo95", "hi95", "lo998", "hi998"]:
+        assert np.allclose(units.loc[small, col], units.loc[small, f"exact_{col}"].clip(0, 1))
+        assert np.allclose(units.loc[~small, col], units.loc[~small, f"normal_{col}"].clip(0, 1))
+    # C, 10 contacts, p0 = 251/605: P(X <= 0) = 0.0047 <= 0.025 < P(X <= 1) = 0.038, so the lower
+    # 95% limit sits between 0 and 1 count: 0.5 / 10.
+    p0 = 251 / 605
+    assert binom.cdf(0, 10, p0) <= 0.025 < binom.cdf(1, 10, p0)
+    assert units.loc["C", "lo95"] == pytest.approx(0.05)
+    # The positions of the reference units do not change.
+    assert units["position"].to_dict() == funnel(data, overdispersion=False, exact_below=0).units.set_index(
+        "unit")["position"].to_dict()
+    assert res.limits_curve([10])["lo95"].iloc[0] == pytest.approx(0.05)
+
+
+@settings(max_examples=80, deadline=None)
+@given(p0=st.floats(min_value=0.03, max_value=0.97), n=st.integers(min_value=1, max_value=29),
+       level=st.sampled_from([0.95, 0.998]))
+def test_exact_limits_flag_a_unit_at_p0_at_most_at_the_nominal_rate(p0, n, level):
+    from scipy.stats import binom
+
+    res = FunnelResult(p0=p0, theta0=float(np.arcsin(np.sqrt(p0))), winsor_low=0.0, winsor_high=0.0, phi=1.0,
+                       i_phi=1.0, tau2=0.0, chi2_p=1.0, od_applied=False, od_mode="forced_off",
+                       levels=(level, 0.9999), units=pd.DataFrame(), exact_below=30)
+    curve = res.limits_curve([n]).iloc[0]
+    suffix = f"{level * 100:g}".replace(".", "")
+    lo, hi = curve[f"lo{suffix}"], curve[f"hi{suffix}"]
+    counts = np.arange(n + 1)
+    below, above = counts / n < lo, counts / n > hi
+    tail = (1 - level) / 2
+    assert binom.pmf(counts[below], n, p0).sum() <= tail + 1e-12
+    assert binom.pmf(counts[above], n, p0).sum() <= tail + 1e-12
+    # ... and as tight as that allows: one more count outside would break the bound.
+    if (~below).any():
+        assert binom.cdf(counts[~below][0], n, p0) > tail - 1e-12
+    if (~above).any():
+        assert binom.sf(counts[~above][-1] - 1, n, p0) > tail - 1e-12
 
 
 def test_limits_in_use_are_od_limits_when_applied(by_unit):
@@ -170,6 +216,7 @@ def test_units_frame_columns_and_positions(result):
         "unit", "x", "n", "rate", "z", "z_winsorised", "z_adjusted",
         "normal_lo95", "normal_hi95", "normal_lo998", "normal_hi998",
         "od_lo95", "od_hi95", "od_lo998", "od_hi998",
+        "exact_lo95", "exact_hi95", "exact_lo998", "exact_hi998",
         "lo95", "hi95", "lo998", "hi998", "position",
     ]  # fmt: skip
     assert set(result.units["position"]) <= set(FUNNEL_POSITIONS)

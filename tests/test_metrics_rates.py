@@ -196,9 +196,11 @@ def test_contacts_one_row_per_subject_with_exclusion_reasons(contact_frame):
         "s18": "warrant_or_alert_arrest", "s19": "no_outcome_record",
     }
     assert len(contact_frame) == 19
+    # s19 (no outcome row) cannot fail conditions 4-5, which live on outcome rows: it counts in U.
     assert set(contact_frame.loc[contact_frame["eligible"], "subject_id"]) == {
-        "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11"}
-    assert set(contact_frame.loc[contact_frame["eligible"] & ~contact_frame["outcome_known"], "subject_id"]) == {"s9", "s10"}
+        "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s19"}
+    assert set(contact_frame.loc[contact_frame["eligible"] & ~contact_frame["outcome_known"], "subject_id"]) == {
+        "s9", "s10", "s19"}
 
 
 def test_contacts_collapse_to_most_severe_known_outcome(contact_frame):
@@ -266,11 +268,11 @@ def test_contacts_does_not_mutate_inputs(tables):
 # -- contact-based rates ----------------------------------------------------------------------
 
 def test_city_ata_exact(tables):
-    # E = s1..s8, s11 (9); custody no: s4, s5, s6, s7, s11 (5); unknown s9, s10 (2): U = 2/11
+    # E = s1..s8, s11 (9); custody no: s4, s5, s6, s7, s11 (5); unknown s9, s10, s19 (3): U = 3/12
     row = overall_rate(tables, measure="ata").iloc[0]
     assert (row["unit_type"], row["unit_id"], row["school_year"], row["group_type"], row["group"]) == \
         ("city", "all", "all", "all", "all")
-    assert_rate(row, 5, 9, 2)
+    assert_rate(row, 5, 9, 3)
     assert bool(row["incomplete_outcomes"]) and not bool(row["withheld_unknown"]) and not bool(row["unstable"])
     assert row["ci_method"] == "wilson"
 
@@ -278,12 +280,12 @@ def test_city_ata_exact(tables):
 def test_companion_measures_exact(tables):
     table = rates(tables, measure=["ata", "ata_strict", "custodial_arrest", "fpa", "force_per_contact"], by="all")
     assert list(table["measure"]) == ["ata", "ata_strict", "custodial_arrest", "force_per_contact", "fpa"]
-    assert_rate(one(table, measure="ata_strict"), 4, 9, 2)        # citation s4 leaves the numerator
-    assert_rate(one(table, measure="custodial_arrest"), 4, 9, 2)  # s1, s2, s3, s8
+    assert_rate(one(table, measure="ata_strict"), 4, 9, 3)        # citation s4 leaves the numerator
+    assert_rate(one(table, measure="custodial_arrest"), 4, 9, 3)  # s1, s2, s3, s8
     # FPA: arrests s1, s2, s3, s8; kept out of court: s2 (station adj.), s3 (post-arrest diversion).
-    # Unknown: s9 (custody unknown); s10 has custody = no, so it cannot be an arrest.
-    assert_rate(one(table, measure="fpa"), 2, 4, 1)
-    assert_rate(one(table, measure="force_per_contact"), 2, 9, 2)  # s1, s8
+    # Unknown: s9 (custody unknown), s19 (no outcome row); s10 has custody = no, so it cannot be an arrest.
+    assert_rate(one(table, measure="fpa"), 2, 4, 2)
+    assert_rate(one(table, measure="force_per_contact"), 2, 9, 3)  # s1, s8
 
 
 def test_ata_by_school_and_year(tables):
@@ -291,7 +293,7 @@ def test_ata_by_school_and_year(tables):
     assert_rate(one(table, unit_id="sch-a", school_year="2016-17"), 0, 3, 0)
     assert_rate(one(table, unit_id="sch-a", school_year="2017-18"), 3, 3, 0)
     sch_b = one(table, unit_id="sch-b", school_year="2016-17")
-    assert_rate(sch_b, 2, 3, 2)  # s7, s11 of s7, s8, s11; unknown s9, s10
+    assert_rate(sch_b, 2, 3, 3)  # s7, s11 of s7, s8, s11; unknown s9, s10, s19
     assert bool(sch_b["withheld_unknown"]) and bool(sch_b["incomplete_outcomes"])
     assert len(table) == 3
 
@@ -300,14 +302,14 @@ def test_school_attribution_enrolled(tables):
     table = rates(tables, measure="ata", by="school", school_attribution="enrolled")
     # s7 (warning) happened at sch-b but is enrolled at sch-a
     assert_rate(one(table, unit_id="sch-a"), 4, 7, 0)
-    assert_rate(one(table, unit_id="sch-b"), 1, 2, 2)
+    assert_rate(one(table, unit_id="sch-b"), 1, 2, 3)
     assert table.attrs["school_attribution"] == "enrolled"
 
 
 def test_groups_single_and_intersection(tables):
     by_race = rates(tables, measure="ata", by=("all", "race_ethnicity"))
     assert set(by_race["group_type"]) == {"race_ethnicity"}
-    assert_rate(one(by_race, group="black"), 2, 5, 2)   # s1 s2 s4 s6 s8; ata s4 s6; unknown s9 s10
+    assert_rate(one(by_race, group="black"), 2, 5, 3)   # s1 s2 s4 s6 s8; ata s4 s6; unknown s9 s10 s19
     assert_rate(one(by_race, group="white"), 2, 2, 0)   # s5, s11
     inter = rates(tables, measure="ata", by=("race_ethnicity", "sex"))
     assert set(inter["group_type"]) == {"intersection"}
@@ -319,14 +321,14 @@ def test_groups_single_and_intersection(tables):
 def test_age_band_groups(tables):
     table = rates(tables, measure="ata", by=("age_band",))
     assert sorted(table["group"]) == ["12_14", "15_17", "18_plus", "under_12", "unknown"]
-    assert_rate(one(table, group="15_17"), 1, 3, 2)  # s1 s3 s6; ata s6; unknown s9 s10
+    assert_rate(one(table, group="15_17"), 1, 3, 3)  # s1 s3 s6; ata s6; unknown s9 s10 s19
     assert_rate(one(table, group="unknown"), 0, 1, 0)  # s8 has no age
 
 
 def test_district_units(tables):
     table = rates(tables, measure="custodial_arrest", by="district")
     assert_rate(one(table, unit_id="1"), 3, 6, 0)
-    assert_rate(one(table, unit_id="2"), 1, 3, 2)
+    assert_rate(one(table, unit_id="2"), 1, 3, 3)
     assert set(table["unit_type"]) == {"district"}
 
 
@@ -360,8 +362,9 @@ def test_split_credit_fractional_counts(tables):
     off_b = one(table, unit_id=officer_unit_id("off-b"))
     assert off_b["rate"] == 0 and off_b["denominator"] == 2  # 1.5 credited contacts
     assert table.attrs["officer_credit"] == "split"
-    # single-officer incidents keep whole credit: off-c s8 (+ unknown s9), off-d s7 s11 (+ unknown s10)
-    assert_rate(one(table, unit_id=officer_unit_id("off-c")), 0, 1, 1)
+    # single-officer incidents keep whole credit: off-c s8 (+ unknown s9, and s19, whose incident
+    # names only off-c), off-d s7 s11 (+ unknown s10)
+    assert_rate(one(table, unit_id=officer_unit_id("off-c")), 0, 1, 2)
     assert_rate(one(table, unit_id=officer_unit_id("off-d")), 2, 2, 1)
     assert len(table) == 4
     with pytest.raises(ValueError, match="needs by to include 'officer'"):
@@ -411,7 +414,7 @@ def test_crimes_no_arrest_rows_never_alternatives(tables):
         ("oc2", "c2", "i2", "off-a", "other_unknown", "no", "unknown", "false")])], ignore_index=True)
     after = overall_rate(extra, measure=["ata", "ata_strict"])
     ata = one(after, measure="ata")
-    assert (ata["numerator"], ata["denominator"], ata["unknown"]) == (base["numerator"], base["denominator"], 4)
+    assert (ata["numerator"], ata["denominator"], ata["unknown"]) == (base["numerator"], base["denominator"], 5)
     assert ata["rate"] == base["rate"] and ata["unknown_share"] > base["unknown_share"]
     assert one(after, measure="ata_strict")["numerator"] == 4
 
@@ -676,3 +679,116 @@ def test_synthetic_release_matches_generator_truth(synthetic_release):
         expected = truth["deescalation_by_resistance"][label]
         assert (deesc.at[code, "numerator"], deesc.at[code, "denominator"]) == \
             (expected["documented"], expected["reports"]), label
+
+
+# -- every unknown in U; the collapse order for diversions of unknown timing ------------------------
+
+def _with_outcomes(tables, rows, subjects):
+    extra = dict(tables)
+    extra["incident_subjects"] = pd.concat([tables["incident_subjects"], subjects_table(subjects)], ignore_index=True)
+    extra["outcomes"] = pd.concat([tables["outcomes"], outcomes_table(rows)], ignore_index=True)
+    return extra
+
+
+@pytest.mark.parametrize(("others", "expected"), [
+    # (other outcome rows of the subject) -> (collapsed canonical, custody, counts in U?)
+    ([("warning_no_action", "no", "not_applicable")], ("diversion_referral", "unknown", True)),
+    ([("citation_summons", "no", "not_applicable")], ("diversion_referral", "unknown", True)),
+    ([("diversion_referral", "no", "pre_arrest")], ("diversion_referral", "unknown", True)),
+    ([], ("diversion_referral", "unknown", True)),
+    ([("diversion_referral", "yes", "post_arrest")], ("diversion_referral", "yes", False)),
+    ([("station_adjustment", "yes", "not_applicable")], ("station_adjustment", "yes", False)),
+    ([("custodial_arrest", "yes", "not_applicable")], ("custodial_arrest", "yes", False)),
+    ([("other_unknown", "unknown", "unknown")], ("diversion_referral", "unknown", True)),
+])
+def test_diversion_of_unknown_timing_is_never_an_alternative(tables, others, expected):
+    rows = [("od0", "d1", "i2", "off-a", "diversion_referral", "unknown", "unknown", "Diversion")]
+    rows += [(f"od{i + 1}", "d1", "i2", "off-a", c, k, t, "x") for i, (c, k, t) in enumerate(others)]
+    extra = _with_outcomes(tables, rows, [("d1", "i2", "suspect", "yes", 15, "black", "male", "sch-a")])
+    row = one(contacts(extra), subject_id="d1")
+    assert (row["outcome_canonical"], row["taken_into_custody"], not bool(row["outcome_known"])) == expected
+    base = overall_rate(tables, measure="ata").iloc[0]
+    after = overall_rate(extra, measure="ata").iloc[0]
+    in_u = expected[2]
+    assert after["numerator"] == base["numerator"]  # never an alternative
+    assert after["unknown"] == base["unknown"] + int(in_u)
+    assert after["denominator"] == base["denominator"] + int(not in_u)
+
+
+def test_ladder_ranks_unknown_timing_after_post_arrest_and_before_citation():
+    from sro_analysis.schema.outcomes import LADDER, ladder_rank
+
+    canonical = pd.Series(["citation_summons", "diversion_referral", "diversion_referral", "diversion_referral"])
+    timing = pd.Series(["not_applicable", "post_arrest", "unknown", None], dtype="string")
+    assert ladder_rank(canonical, timing).tolist() == [4, 2, 3, 3]  # blank timing on a diversion = unknown
+    assert LADDER[3] == ("diversion_referral", "unknown")
+    # Recorded custody decides a diversion of unknown timing: no -> pre-arrest, so a citation outranks it.
+    custody = pd.Series(["no", "yes", "no", "unknown"])
+    assert ladder_rank(canonical, timing, custody).tolist() == [4, 2, 5, 3]
+
+
+def test_subject_whose_outcome_row_was_rejected_counts_in_u(tables):
+    # The cleaning rejected the only outcome row of r1 (unmapped label): r1 is still a student
+    # suspect at school with an unknown outcome, so every contact measure counts it as unknown.
+    extra = dict(tables)
+    extra["incident_subjects"] = pd.concat([tables["incident_subjects"], subjects_table([
+        ("r1", "i2", "suspect", "yes", 15, "black", "male", "sch-a"),
+        ("r2", "i2", "suspect", "unknown", 15, "black", "male", "sch-a"),    # SPEC: exclusion, not U
+        ("r3", "i4", "suspect", "yes", 15, "black", "male", "sch-a")])],     # not school-related
+        ignore_index=True)
+    c = contacts(extra).set_index("subject_id")
+    assert c.loc["r1", "exclusion_reason"] == "no_outcome_record" and bool(c.loc["r1", "eligible"])
+    assert c.loc["r2", "exclusion_reason"] == "student_status_unknown" and not bool(c.loc["r2", "eligible"])
+    assert c.loc["r3", "exclusion_reason"] == "not_school_related"
+    from sro_analysis.metrics.rates import UNKNOWN_REASONS
+
+    in_u = c[c["eligible"] & ~c["outcome_known"]]
+    assert set(in_u["exclusion_reason"]) == set(UNKNOWN_REASONS)
+    base = rates(tables, measure=["ata", "fpa", "force_per_contact"], by="school").set_index(["measure", "unit_id"])
+    after = rates(extra, measure=["ata", "fpa", "force_per_contact"], by="school").set_index(["measure", "unit_id"])
+    for m in ("ata", "fpa", "force_per_contact"):
+        assert after.loc[(m, "sch-a"), "unknown"] == base.loc[(m, "sch-a"), "unknown"] + 1
+        assert after.loc[(m, "sch-a"), "denominator"] == base.loc[(m, "sch-a"), "denominator"]
+
+
+# -- comparisons: assigned SROs against the other officers ---------------------------------------------
+
+def test_other_officers_scope_excludes_the_assigned_sro_and_unrecorded_deciders(tables):
+    other = one(rates(tables, measure="ata", by="all", officer_scope="other_officers"), unit_id="all")
+    assert (other["group_type"], other["group"]) == ("officer_scope", "other_officers")
+    # deciders not assigned: off-d (i3: s7, s11; unknown s10). s19 has no decider: in neither scope.
+    assert_rate(other, 2, 2, 1)
+    sro = one(rates(tables, measure="ata", by="all", officer_scope="assigned_sro"), unit_id="all")
+    everyone = overall_rate(tables, measure="ata").iloc[0]
+    assert sro["denominator"] + other["denominator"] == everyone["denominator"]
+    assert sro["unknown"] + other["unknown"] + 1 == everyone["unknown"]  # + s19
+    per_officer = rates(tables, measure="ata", by="officer", officer_scope="other_officers")
+    assert set(per_officer["unit_id"]) == {officer_unit_id("off-d")}
+    split = rates(tables, measure="ata", by="officer", officer_scope="other_officers", officer_credit="split")
+    # i1's non-SRO member off-b gets 1/2 of s1, s2, s3; off-d keeps i3
+    assert set(split["unit_id"]) == {officer_unit_id("off-b"), officer_unit_id("off-d")}
+    with pytest.raises(ValueError, match="officer_scope must be one of"):
+        rates(tables, measure="ata", officer_scope="sro")
+
+
+def test_funnel_and_eb_leave_the_unknown_school_out(tables):
+    import warnings
+
+    from sro_analysis.metrics.comparison import UnitExcludedWarning
+    from sro_analysis.metrics.funnel import funnel
+
+    extra = dict(tables)
+    school = {"i1": "sch-a", "i2": "sch-c", "i3": "sch-b", "i4": None, "i5": None}  # i5: no school matched
+    extra["incidents"] = tables["incidents"].assign(school_id_occurrence=tables["incidents"]["incident_id"].map(school))
+    by_school = rates(extra, measure="ata", by="school")
+    # unknown: s8 (custody) + s9, s19 unknown; sch-b: s7, s11 + s10 unknown (U 1/3, withheld)
+    assert by_school.set_index("unit_id").loc[["sch-a", "sch-b", "sch-c", "unknown"], "denominator"].tolist() == [3, 2, 3, 1]
+    with pytest.warns(UnitExcludedWarning, match="unknown"):
+        res = funnel(by_school, x="numerator", n="denominator", unit="unit_id")
+    assert res.units["unit"].tolist() == ["sch-a", "sch-c"]
+    assert res.excluded.set_index("unit")["reason"].to_dict() == {"sch-b": "withheld_unknown", "unknown": "unknown_unit"}
+    assert res.p0 == pytest.approx(3 / 6)  # sch-a 0/3, sch-c 3/3: the bucket does not move the target
+    known = by_school[by_school["unit_id"].isin(["sch-a", "sch-c"])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        funnel(known, x="numerator", n="denominator", unit="unit_id")  # nothing to exclude: no warning

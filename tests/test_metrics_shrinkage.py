@@ -10,7 +10,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.stats import betabinom, binom
 
-from sro_analysis.metrics.shrinkage import EB_TIERS, KAPPA_HUGE, BetaPrior, empirical_bayes, fit_beta_prior
+from sro_analysis.metrics.comparison import UnitExcludedWarning
+from sro_analysis.metrics.shrinkage import (
+    EB_INTERVALS, EB_TIERS, KAPPA_HUGE, BetaPrior, empirical_bayes, fit_beta_prior, hyper_posterior,
+)
 
 @pytest.fixture(scope="module")
 def reference(reference_values) -> dict:
@@ -26,7 +29,8 @@ def units(reference) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def eb(units) -> pd.DataFrame:
-    return empirical_bayes(units)
+    # SPEC §3.3's reference values are those of the plug-in posterior Beta(x+α̂, n−x+β̂).
+    return empirical_bayes(units, interval="plugin")
 
 
 def test_mle_prior_matches_reference(units, reference):
@@ -96,6 +100,7 @@ def test_output_columns_prior_and_no_rank(eb):
 
 
 def test_tiers_follow_posterior_tail_probabilities(eb):
+    # Plug-in tiers (the default guarded tiers are tested in test_guarded_tiers_match_its_intervals).
     tiers = eb.set_index("unit")["tier"].to_dict()
     assert tiers == {
         "A": "not distinguishable from overall",
@@ -234,3 +239,141 @@ def test_point_mass_prior_puts_every_unit_in_the_middle_tier():
     eb = empirical_bayes(frame, min_n=10)
     assert eb.attrs["prior"].kappa >= KAPPA_HUGE
     assert set(eb["tier"]) == {"not distinguishable from overall"}
+
+
+# -- intervals that account for the prior's uncertainty (interval="hierarchical" / "guarded") --------
+
+def _dense_hierarchical_bounds(x, n, level=0.95):
+    """Brute force: the same hyperprior on an 801 x 1201 grid, bounds by root finding (slow, exact)."""
+    from scipy import optimize, special
+
+    x, n = np.asarray(x, float), np.asarray(n, float)
+    t = np.linspace(-8, 8, 801)
+    s = np.linspace(np.log(1e-3), np.log(1e8), 1201)
+    mu, kappa = special.expit(t)[:, None], np.exp(s)[None, :]
+    a, b = mu * kappa, (1 - mu) * kappa
+    n0 = len(n) / np.sum(1 / n)
+    logpost = sum(special.betaln(xi + a, ni - xi + b) - special.betaln(a, b) for xi, ni in zip(x, n))
+    logpost = logpost + np.log(mu) + np.log1p(-mu) + np.log(n0) + np.log(kappa) - 2 * np.log(kappa + n0)
+    logpost[:, -1] += np.log1p((n0 / (kappa[0, -1] + n0)) / (n0 * kappa[0, -1] / (kappa[0, -1] + n0) ** 2
+                                                             * (s[1] - s[0])))
+    w = np.exp(logpost - logpost.max())
+    keep = w > 1e-14 * w.max()
+    A, B, W = a[keep], b[keep], w[keep] / w[keep].sum()
+    tail = (1 + level) / 2
+    out = []
+    for xi, ni in zip(x, n):
+        cdf = lambda v, q: float(special.betainc(xi + A, ni - xi + B, v) @ W) - q  # noqa: E731
+        out.append([optimize.brentq(cdf, 1e-12, 1 - 1e-12, args=(q,), xtol=1e-13) for q in (1 - tail, tail)])
+    return np.array(out)
+
+
+def test_hierarchical_bounds_match_a_dense_grid(units):
+    eb = empirical_bayes(units, interval="hierarchical")
+    dense = _dense_hierarchical_bounds(units["x"], units["n"])
+    np.testing.assert_allclose(eb[["eb_low", "eb_high"]].to_numpy(), dense, atol=1e-5)
+    np.testing.assert_allclose(eb["prob_below_target"] + eb["prob_above_target"], 1.0)
+    assert eb.attrs["interval"] == "hierarchical"
+    post = eb.attrs["hyper_posterior"]
+    assert post.weight.sum() == pytest.approx(1.0) and post.n_units == 8
+    # The reference units: 95% of the posterior of kappa between 2.3 and 24.4 (MLE 6.56).
+    assert [round(k, 1) for k in post.kappa_interval] == [2.3, 24.4]
+
+
+def test_hierarchical_widens_the_plugin_interval_and_keeps_the_spec_point_estimate(units, eb):
+    hier = empirical_bayes(units, interval="hierarchical")
+    np.testing.assert_array_equal(hier["eb_mean"], eb["eb_mean"])
+    width = (hier["eb_high"] - hier["eb_low"]).set_axis(hier["unit"])
+    plug = (eb["eb_high"] - eb["eb_low"]).set_axis(eb["unit"])
+    assert width.mean() > plug.mean()
+    # Most for the small units far from the mean; unit F (45/120, near the mean) barely moves.
+    assert (width[["C", "E", "G"]] > plug[["C", "E", "G"]] + 0.015).all()
+    assert abs(width["F"] - plug["F"]) < 1e-3
+
+
+def test_guarded_is_the_default_and_contains_the_hierarchical_interval(units):
+    guarded = empirical_bayes(units)
+    hier = empirical_bayes(units, interval="hierarchical")
+    assert guarded.attrs["interval"] == "guarded" and EB_INTERVALS[0] == "guarded"
+    assert (guarded["eb_low"] <= hier["eb_low"] + 1e-15).all() and (guarded["eb_high"] >= hier["eb_high"] - 1e-15).all()
+    # Unit E (12/15): the guard, Beta(x + mu*k_lo, n - x + (1-mu)*k_lo) at the 2.5% quantile of kappa,
+    # sets the upper bound.
+    post = guarded.attrs["hyper_posterior"]
+    k = post.kappa_interval[0]
+    e = guarded.set_index("unit").loc["E"]
+    from scipy.stats import beta
+
+    assert e["eb_high"] == pytest.approx(beta.ppf(0.975, 12 + post.mean * k, 3 + (1 - post.mean) * k), rel=1e-12)
+    assert [round(e["eb_low"], 4), round(e["eb_high"], 4)] == [0.4547, 0.9173]
+
+
+def test_guarded_tiers_match_its_intervals(units):
+    eb = empirical_bayes(units)
+    target = eb.attrs["target"]
+    below = eb["tier"] == EB_TIERS[0]
+    above = eb["tier"] == EB_TIERS[2]
+    assert (below == (eb["eb_high"] < target)).all() and (above == (eb["eb_low"] > target)).all()
+    assert eb.set_index("unit")["tier"].to_dict() == {
+        "A": EB_TIERS[1], "B": EB_TIERS[2], "C": EB_TIERS[1], "D": EB_TIERS[0],
+        "E": EB_TIERS[2], "F": EB_TIERS[1], "G": EB_TIERS[0], "H": EB_TIERS[2]}
+    # Lower probabilities: the two posteriors' smaller tail, so they need not sum to one.
+    assert (eb["prob_below_target"] + eb["prob_above_target"] <= 1.0 + 1e-12).all()
+
+
+def test_many_units_leave_little_prior_uncertainty():
+    # 1,500 units: the hyperparameters are well determined, so the hierarchical interval is
+    # close to the plug-in one.
+    rng = np.random.default_rng(7)
+    n = rng.integers(20, 120, 1500)
+    x = rng.binomial(n, rng.beta(0.4 * 30, 0.6 * 30, n.size))
+    data = pd.DataFrame({"unit": [f"u{i:04d}" for i in range(n.size)], "x": x, "n": n})
+    hier = empirical_bayes(data, interval="hierarchical")
+    plug = empirical_bayes(data, interval="plugin")
+    assert np.max(np.abs(hier["eb_low"] - plug["eb_low"])) < 5e-3
+    assert np.max(np.abs(hier["eb_high"] - plug["eb_high"])) < 5e-3
+
+
+def test_hierarchical_is_deterministic_and_ignores_row_order(units):
+    a = empirical_bayes(units)
+    b = empirical_bayes(units.iloc[::-1].reset_index(drop=True))
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_all_or_none_units_still_get_a_proper_posterior():
+    # Every unit at 0 or n: the MLE runs to kappa -> 0; the proper hyperprior keeps a posterior.
+    data = pd.DataFrame({"unit": list("abcd"), "x": [0, 0, 10, 10], "n": [10] * 4})
+    eb = empirical_bayes(data, interval="hierarchical")
+    post = eb.attrs["hyper_posterior"]
+    assert post.weight.sum() == pytest.approx(1.0)
+    assert np.isfinite(eb[["eb_low", "eb_high"]].to_numpy()).all()
+    assert post.kappa_interval[0] < 1.0  # the data say "units differ a lot"
+
+
+def test_supplied_prior_means_plugin(units):
+    prior = fit_beta_prior(units["x"], units["n"])
+    assert empirical_bayes(units, prior=prior).attrs["interval"] == "plugin"
+    for interval in ("hierarchical", "guarded"):
+        with pytest.raises(ValueError, match="treated as known"):
+            empirical_bayes(units, prior=prior, interval=interval)
+    with pytest.raises(ValueError, match="unknown interval"):
+        empirical_bayes(units, interval="bootstrap")
+
+
+def test_unknown_bucket_and_withheld_units_are_left_out_with_a_warning(units):
+    table = units.rename(columns={"unit": "unit_id", "x": "numerator", "n": "denominator"}).assign(
+        withheld_unknown=False, unknown_share=0.0)
+    extra = pd.DataFrame({"unit_id": ["unknown", "Z", "Y"], "numerator": [40, 3, 0], "denominator": [60, 12, 0],
+                          "withheld_unknown": [False, True, False], "unknown_share": [0.0, 0.4, 1.0]})
+    with pytest.warns(UnitExcludedWarning, match="3 row"):
+        eb = empirical_bayes(pd.concat([table, extra], ignore_index=True), x="numerator", n="denominator",
+                             unit="unit_id")
+    assert eb["unit"].tolist() == list("ABCDEFGH")
+    assert eb.attrs["target"] == pytest.approx(251 / 605)  # pooled over the real units only
+    assert eb.attrs["excluded"].set_index("unit")["reason"].to_dict() == {
+        "unknown": "unknown_unit", "Z": "withheld_unknown", "Y": "no_known_outcome"}
+    pd.testing.assert_frame_equal(eb, empirical_bayes(units), check_dtype=False, check_exact=False)
+
+
+def test_hyper_posterior_rejects_what_fit_beta_prior_rejects():
+    with pytest.raises(ValueError, match="a Beta prior does not exist"):
+        hyper_posterior([0, 0, 0], [20, 30, 40])

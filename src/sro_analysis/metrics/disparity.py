@@ -31,7 +31,7 @@ import pandas as pd
 
 from sro_analysis.metrics.intervals import normal_quantile
 
-__all__ = ["ALL_OTHERS", "RRI_STAGES", "RRIResult", "relative_rate_index", "rri_table"]
+__all__ = ["ALL_OTHERS", "RRI_STAGES", "RRIResult", "relative_rate_index", "relative_rate_indices", "rri_table"]
 
 #: Decision points in pipeline order (SPEC §3.4).
 RRI_STAGES: tuple[str, ...] = ("notification", "contact", "custodial_arrest", "formal_processing", "force")
@@ -92,18 +92,44 @@ def relative_rate_index(events, base, ref_events, ref_base, *, level: float = 0.
             raise ValueError(f"{label} group: need 0 <= events <= base and base > 0, got events={ev}, base={b}")
         if ev == 0:
             raise ValueError(f"{label} group has 0 events: ln(RRI) and its standard error are undefined")
+    row = relative_rate_indices(a, n1, c, n2, level=level).iloc[0]
+    return RRIResult(**{f: float(row[f]) for f in ("rri", "log_se", "ci_low", "ci_high", "rate", "ref_rate")})
+
+
+def relative_rate_indices(events, base, ref_events, ref_base, *, level: float = 0.95) -> pd.DataFrame:
+    """:func:`relative_rate_index` on arrays: one row per focal/reference pair of counts.
+
+    A pair with 0 events on either side gets NaN ``rri``, ``log_se`` and bounds (ln RRI is
+    undefined there) instead of an error; the SPEC's minimum counts are :func:`rri_table`'s job.
+
+    Returns:
+        DataFrame with columns ``events, base, ref_events, ref_base, rate, ref_rate, rri, log_se,
+        ci_low, ci_high``.
+
+    Raises:
+        ValueError: A base not above zero or events outside [0, base].
+
+    Example:
+        >>> r = relative_rate_indices([120, 280, 0], [400, 400, 50], [15, 85, 5], [100, 100, 100])
+        >>> r[["rri", "ci_low", "ci_high"]].round(4).to_numpy().tolist()
+        [[2.0, 1.2253, 3.2646], [0.8235, 0.7419, 0.9141], [nan, nan, nan]]
+    """
+    a, n1, c, n2 = np.broadcast_arrays(*(np.asarray(v, dtype=float).reshape(-1) for v in
+                                         (events, base, ref_events, ref_base)))
+    for label, ev, b in (("focal", a, n1), ("reference", c, n2)):
+        bad = ~(np.isfinite(ev) & np.isfinite(b)) | (b <= 0) | (ev < 0) | (ev > b)
+        if bad.any():
+            raise ValueError(f"{label} group: need 0 <= events <= base and base > 0, got events="
+                             f"{ev[bad][:5].tolist()}, base={b[bad][:5].tolist()}")
     rate, ref_rate = a / n1, c / n2
-    rri = rate / ref_rate
-    log_se = float(np.sqrt(1.0 / a - 1.0 / n1 + 1.0 / c - 1.0 / n2))
+    defined = (a > 0) & (c > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rri = np.where(defined, rate / ref_rate, np.nan)
+        log_se = np.where(defined, np.sqrt(1.0 / a - 1.0 / n1 + 1.0 / c - 1.0 / n2), np.nan)
     z = normal_quantile(level)
-    return RRIResult(
-        rri=rri,
-        log_se=log_se,
-        ci_low=float(rri * np.exp(-z * log_se)),
-        ci_high=float(rri * np.exp(z * log_se)),
-        rate=rate,
-        ref_rate=ref_rate,
-    )
+    return pd.DataFrame({"events": a, "base": n1, "ref_events": c, "ref_base": n2, "rate": rate,
+                         "ref_rate": ref_rate, "rri": rri, "log_se": log_se,
+                         "ci_low": rri * np.exp(-z * log_se), "ci_high": rri * np.exp(z * log_se)})
 
 
 def _population_shares(population, groups) -> dict:

@@ -15,19 +15,26 @@ PowerBI-Funnels; SPEC keys FUNNEL-R, FUNNEL-PBI):
    OD-adjusted z: zᵢ·sᵢ/sqrt(sᵢ² + τ²).
 6. With ``overdispersion="auto"`` the OD limits are used only if Iφ is significant against
    χ²(I−1) at 0.05.
+7. Without the OD adjustment, units with n < ``exact_below`` (default 30, SPEC's "exact binomial
+   limits ... for n < 30") use exact binomial limits: the equal-tailed acceptance region of the
+   exact test of p₀, drawn half-way between counts. A unit whose true rate is p₀ then falls
+   below (above) the limits with probability at most (1 − level)/2, whatever its n; the normal
+   limits break that for small n (at n = 9, p₀ = 0.56 a "95%" limit flags 8.7% of such units).
+   ``benchmarks/simulation.py`` measures the false-alarm rate of the default settings.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sro_analysis.metrics.comparison import comparison_units
 from sro_analysis.metrics.intervals import normal_quantile
 
-__all__ = ["FUNNEL_POSITIONS", "FunnelResult", "funnel"]
+__all__ = ["FUNNEL_POSITIONS", "FunnelResult", "funnel", "funnel_counts", "funnel_limits"]
 
 #: Ordered labels for where a unit falls relative to the limits in use.
 FUNNEL_POSITIONS: tuple[str, ...] = ("below_998", "below_95", "within", "above_95", "above_998")
@@ -52,6 +59,52 @@ def _od_limits(theta0: float, n: np.ndarray, tau2: float, z: float) -> tuple[np.
     return lower, upper
 
 
+def _exact_limits(p0: float, n: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Exact binomial acceptance region of p₀ at ``level`` (n rounded), as rate limits half-way between counts.
+
+    ``rate < lower`` holds exactly for counts r with P(X <= r) <= (1 − level)/2 under
+    Binomial(n, p₀); ``rate > upper`` for counts with P(X >= r) <= (1 − level)/2.
+    """
+    tail = 0.5 * (1.0 - float(level))
+    m = np.maximum(np.rint(np.asarray(n, dtype=float)), 1.0)
+    r = stats.binom.ppf(tail, m, p0)
+    r_low = np.where(stats.binom.cdf(r, m, p0) <= tail, r, r - 1.0)  # largest r with P(X <= r) <= tail
+    r_high = stats.binom.isf(tail, m, p0) + 1.0                      # smallest r with P(X >= r) <= tail
+    return (r_low + 0.5) / m, (r_high - 0.5) / m
+
+
+def funnel_limits(n, p0: float, *, level: float = 0.95, tau2: float | None = None, exact_below: int = 30):
+    """The funnel's control limits in use for denominators ``n`` around target ``p0``, clipped to [0, 1].
+
+    Without ``tau2`` (no overdispersion adjustment): exact binomial limits below ``exact_below``
+    (step 7 of the module docstring), normal limits p₀ ± z·sqrt(p₀(1−p₀)/n) from there. With
+    ``tau2`` (a between-unit variance on the arcsine scale, e.g. ``funnel(...).tau2``): the OD
+    limits sin²(θ₀ ± z·sqrt(1/(4n) + τ²)) for every n. This is what :func:`funnel` draws; use it
+    to draw the funnel's curve over a grid of n, or for units scored against a known target.
+
+    Example:
+        >>> lo, hi = funnel_limits([10, 200], 0.414876)            # exact at n = 10, normal at 200
+        >>> lo.round(4).tolist(), hi.round(4).tolist()
+        ([0.05, 0.3466], [0.75, 0.4832])
+        >>> lo, hi = funnel_limits([20], 0.414876, tau2=0.027165)  # reference unit A, OD limits
+        >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
+        (0.0928, 0.7863)
+    """
+    ns = np.asarray(n, dtype=float).reshape(-1)
+    if np.any(ns <= 0) or not 0.0 < float(p0) < 1.0:
+        raise ValueError(f"funnel_limits: need n > 0 and 0 < p0 < 1, got p0={p0}")
+    z = normal_quantile(level)
+    if tau2 is not None:
+        lo, hi = _od_limits(float(np.arcsin(np.sqrt(p0))), ns, float(tau2), z)
+    else:
+        lo, hi = _normal_limits(float(p0), ns, z)
+        exact = ns < exact_below
+        if exact.any():
+            e_lo, e_hi = _exact_limits(float(p0), ns, level)
+            lo, hi = np.where(exact, e_lo, lo), np.where(exact, e_hi, hi)
+    return np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
+
+
 def _level_suffix(level: float) -> str:
     # 0.95 -> "95", 0.998 -> "998": the column names used across the package.
     return f"{level * 100:g}".replace(".", "")
@@ -74,6 +127,10 @@ class FunnelResult:
         od_mode: ``"auto"``, ``"forced_on"`` or ``"forced_off"``.
         levels: The two confidence levels (inner, outer).
         units: One row per unit (see :func:`funnel`).
+        exact_below: Units with n below this use exact binomial limits when OD is not applied.
+        excluded: Rows of the input left out as not comparable (the ``"unknown"`` bucket,
+            units withheld for U > 0.25): columns ``unit, x, n, reason``
+            (:func:`~sro_analysis.metrics.comparison.comparison_units`).
     """
 
     p0: float
@@ -88,6 +145,8 @@ class FunnelResult:
     od_mode: str
     levels: tuple[float, float]
     units: pd.DataFrame
+    excluded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["unit", "x", "n", "reason"]))
+    exact_below: int = 0
 
     def limits_curve(self, n_values) -> pd.DataFrame:
         """Limits in use evaluated at arbitrary denominators, for drawing smooth funnel lines.
@@ -97,12 +156,13 @@ class FunnelResult:
 
         Returns:
             DataFrame with columns ``n, lo95, hi95, lo998, hi998`` (named after ``levels``),
-            clipped to [0, 1]; OD-adjusted when ``od_applied``.
+            clipped to [0, 1]; OD-adjusted when ``od_applied``, else exact binomial (at n
+            rounded, so steps) below ``exact_below`` and normal above.
 
         Example:
             >>> res = funnel(pd.DataFrame({"unit": list("ABC"), "x": [5, 9, 30], "n": [20, 30, 60]}))
-            >>> res.limits_curve([10, 1000]).round(3).to_dict("list")["lo95"]
-            [0.096, 0.37]
+            >>> res.limits_curve([10, 1000]).round(3).to_dict("list")["lo95"]  # exact at n = 10
+            [0.05, 0.37]
         """
         n = np.asarray(n_values, dtype=float).ravel()
         if np.any(~np.isfinite(n)) or np.any(n <= 0):
@@ -114,6 +174,9 @@ class FunnelResult:
                 lower, upper = _od_limits(self.theta0, n, self.tau2, z)
             else:
                 lower, upper = _normal_limits(self.p0, n, z)
+                exact_lo, exact_hi = _exact_limits(self.p0, n, level)
+                small = n < self.exact_below
+                lower, upper = np.where(small, exact_lo, lower), np.where(small, exact_hi, upper)
             suffix = _level_suffix(level)
             curve[f"lo{suffix}"] = np.clip(lower, 0.0, 1.0)
             curve[f"hi{suffix}"] = np.clip(upper, 0.0, 1.0)
@@ -140,38 +203,6 @@ class FunnelResult:
         return f"<p><b>{self.summary()}</b></p>" + self.units.to_html(index=False)
 
 
-def _validated_counts(
-    data: pd.DataFrame, x: str, n: str, unit: str, *, caller: str = "funnel", allow_zero_n: bool = False
-) -> pd.DataFrame:
-    """Columns ``unit, x, n`` checked (0 <= x <= n, n > 0 or >= 0, unique units), sorted by unit.
-
-    Shared with :mod:`sro_analysis.metrics.shrinkage`: one home for the unit-count checks.
-    """
-    missing = [c for c in (unit, x, n) if c not in data.columns]
-    if missing:
-        raise ValueError(f"{caller}: missing column(s) {missing}; have {list(data.columns)}")
-    # Counts keep their input dtype (integers stay integers); arithmetic uses floats.
-    frame = pd.DataFrame(
-        {
-            "unit": data[unit].to_numpy(),
-            "x": pd.to_numeric(data[x], errors="raise").to_numpy(),
-            "n": pd.to_numeric(data[n], errors="raise").to_numpy(),
-        }
-    )
-    n_bad = (frame["n"] < 0) if allow_zero_n else (frame["n"] <= 0)
-    bad = frame["x"].isna() | frame["n"].isna() | n_bad | (frame["x"] < 0) | (frame["x"] > frame["n"])
-    if bad.any():
-        rule = "n >= 0" if allow_zero_n else "n > 0"
-        rows = frame.loc[bad, ["unit", "x", "n"]].head(5).to_dict("records")
-        raise ValueError(f"{caller}: need 0 <= x <= n and {rule} for every unit; offending rows: {rows}")
-    if frame["unit"].isna().any():
-        raise ValueError(f"{caller}: unit ids must not be missing")
-    dupes = frame["unit"].duplicated(keep=False)
-    if dupes.any():
-        raise ValueError(f"{caller}: duplicate unit(s) {sorted(frame.loc[dupes, 'unit'].unique().tolist())}")
-    return frame.sort_values("unit", kind="stable").reset_index(drop=True)
-
-
 def _position(rate: np.ndarray, lo_in, hi_in, lo_out, hi_out) -> np.ndarray:
     return np.select(
         [rate < lo_out, rate < lo_in, rate > hi_out, rate > hi_in],
@@ -189,11 +220,16 @@ def funnel(
     target: float | None = None,
     overdispersion="auto",
     levels: tuple[float, float] = (0.95, 0.998),
+    exact_below: int = 30,
 ) -> FunnelResult:
     """Funnel-plot limits, z-scores and overdispersion for unit proportions (SPEC §3.3).
 
     Args:
-        data: One row per unit with event count, denominator and unit id. Not modified.
+        data: One row per unit with event count, denominator and unit id (a ``rates`` table
+            filtered to one measure works: its ``"unknown"`` bucket, units withheld for U > 0.25
+            and units with denominator 0 are left out with a
+            :class:`~sro_analysis.metrics.comparison.UnitExcludedWarning` and listed in
+            ``excluded``). Not modified.
         x: Column of event counts.
         n: Column of denominators (> 0).
         unit: Column of unit ids (unique).
@@ -202,13 +238,15 @@ def funnel(
             df is significant at 0.05), ``True`` (always) or ``False`` (never).
         levels: Inner and outer confidence levels; column suffixes are ``95``/``998`` for the
             defaults (``f"{100*level:g}"`` without the dot otherwise).
+        exact_below: Without the OD adjustment, units with n below this use exact binomial
+            limits (step 7 of the module docstring); 0 gives normal limits everywhere.
 
     Returns:
         A :class:`FunnelResult`. Its ``units`` frame, sorted by unit, has columns
         ``unit, x, n, rate, z, z_winsorised, z_adjusted``, the unclipped ``normal_lo95 …
-        normal_hi998`` and ``od_lo95 … od_hi998`` (OD limits are always computed with the
-        estimated τ², whether or not applied), the limits in use ``lo95, hi95, lo998, hi998``
-        clipped to [0, 1], and ``position`` (one of :data:`FUNNEL_POSITIONS`, comparing the rate
+        normal_hi998``, ``od_lo95 … od_hi998`` (OD limits are always computed with the
+        estimated τ², whether or not applied) and ``exact_lo95 … exact_hi998``, the limits in
+        use ``lo95, hi95, lo998, hi998`` clipped to [0, 1], and ``position`` (one of :data:`FUNNEL_POSITIONS`, comparing the rate
         with the limits in use; "95" names the inner and "998" the outer level even when
         custom ``levels`` are given). ``z_adjusted`` = z·s/sqrt(s² + τ²) with the estimated τ².
 
@@ -232,7 +270,7 @@ def funnel(
     od_mode = _OD_MODES[overdispersion if overdispersion == "auto" else bool(overdispersion)]
     if len(levels) != 2 or not levels[0] < levels[1]:
         raise ValueError(f"levels must be two increasing confidence levels, got {levels!r}")
-    frame = _validated_counts(data, x, n, unit)
+    frame, excluded = comparison_units(data, x, n, unit, caller="funnel")
     if len(frame) < 2:
         raise ValueError("funnel: need at least 2 units to estimate overdispersion")
 
@@ -270,11 +308,13 @@ def funnel(
         zc = normal_quantile(level)
         suffix = _level_suffix(level)
         units[f"od_lo{suffix}"], units[f"od_hi{suffix}"] = _od_limits(theta0, ns, tau2, zc)
-    source = "od" if od_applied else "normal"
     for level in levels:
         suffix = _level_suffix(level)
-        units[f"lo{suffix}"] = units[f"{source}_lo{suffix}"].clip(0.0, 1.0)
-        units[f"hi{suffix}"] = units[f"{source}_hi{suffix}"].clip(0.0, 1.0)
+        units[f"exact_lo{suffix}"], units[f"exact_hi{suffix}"] = _exact_limits(p0, ns, level)
+    for level in levels:
+        suffix = _level_suffix(level)
+        units[f"lo{suffix}"], units[f"hi{suffix}"] = funnel_limits(
+            ns, p0, level=level, tau2=tau2 if od_applied else None, exact_below=exact_below)
     inner, outer = (_level_suffix(level) for level in levels)
     units["position"] = _position(
         rate, units[f"lo{inner}"], units[f"hi{inner}"], units[f"lo{outer}"], units[f"hi{outer}"]
@@ -293,4 +333,22 @@ def funnel(
         od_mode=od_mode,
         levels=(float(levels[0]), float(levels[1])),
         units=units,
+        excluded=excluded,
+        exact_below=int(exact_below),
     )
+
+
+def funnel_counts(k, n, *, units=None, **options) -> FunnelResult:
+    """:func:`funnel` on plain arrays: ``k`` events out of ``n`` per unit (ids ``units``, default 0, 1, ...).
+
+    ``options`` are :func:`funnel`'s (``target``, ``overdispersion``, ``levels``, ``exact_below``).
+
+    Example:
+        >>> res = funnel_counts([7, 30, 2, 60, 12, 45, 5, 90], [20, 50, 10, 200, 15, 120, 40, 150],
+        ...                     units=list("ABCDEFGH"))
+        >>> round(res.phi, 4), round(res.i_phi, 3), res.units.set_index("unit").loc["H", "position"]
+        (7.2577, 58.062, 'within')
+    """
+    k_arr, n_arr = (np.asarray(v).reshape(-1) for v in (k, n))
+    ids = list(range(len(k_arr))) if units is None else list(units)
+    return funnel(pd.DataFrame({"unit": ids, "x": k_arr, "n": n_arr}), **options)

@@ -26,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
-__all__ = ["INTERVAL_METHODS", "binomial_interval", "normal_quantile"]
+__all__ = ["INTERVAL_METHODS", "binomial_interval", "exact_binomial_interval", "exact_binomial_test", "normal_quantile",
+           "wilson_interval"]
 
 INTERVAL_METHODS: tuple[str, ...] = ("wilson", "wilson_cc", "jeffreys", "clopper_pearson")
 
@@ -152,3 +153,55 @@ def binomial_interval(x, n, *, method: str = "wilson", level: float = 0.95):
     if scalar:
         return lower[()], upper[()]
     return lower, upper
+
+
+def wilson_interval(k, n, *, level: float = 0.95):
+    """Wilson score interval for k events out of n, vectorised: ``binomial_interval(k, n)``.
+
+    Example:
+        >>> lo, hi = wilson_interval([7, 0, 45], [20, 10, 50])
+        >>> lo.round(6).tolist(), hi.round(6).tolist()
+        ([0.181192, 0.0, 0.786398], [0.567146, 0.277533, 0.956524])
+    """
+    return binomial_interval(k, n, method="wilson", level=level)
+
+
+def exact_binomial_interval(k, n, *, level: float = 0.95):
+    """Clopper-Pearson ("exact") interval for k events out of n, vectorised (scipy's ``method="exact"``).
+
+    Example:
+        >>> lo, hi = exact_binomial_interval([7, 1], [20, 3])
+        >>> lo.round(6).tolist(), hi.round(6).tolist()
+        ([0.153909, 0.008404], [0.592189, 0.905701])
+    """
+    return binomial_interval(k, n, method="clopper_pearson", level=level)
+
+
+def exact_binomial_test(k, n, p0):
+    """Two-sided exact binomial p-value of k events out of n against rate p0, vectorised.
+
+    The central (equal-tailed) p-value min(1, 2·min(P(X ≤ k), P(X ≥ k))), X ~ Binomial(n, p0):
+    the test whose acceptance region is the funnel's exact limits and that inverts to the
+    Clopper-Pearson interval (k is outside the level-L limits exactly when p < 1 − L). It can
+    differ from scipy's ``binomtest`` default, which sums outcomes no likelier than k.
+
+    Args:
+        k: Event counts (integers, 0 <= k <= n).
+        n: Trials (integers > 0), broadcastable against ``k``.
+        p0: Null rate in [0, 1], broadcastable.
+
+    Returns:
+        p-values (array; ``np.float64`` when every input is scalar).
+
+    Example:
+        >>> exact_binomial_test([2, 12], [10, 15], 0.414876).round(4).tolist()
+        [0.289, 0.0056]
+    """
+    k_arr, n_arr, p_arr = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (k, n, p0)))
+    if np.any(n_arr <= 0) or np.any(k_arr < 0) or np.any(k_arr > n_arr) or np.any(k_arr != np.rint(k_arr)):
+        raise ValueError("exact_binomial_test: need integer counts 0 <= k <= n and n > 0")
+    if np.any((p_arr < 0) | (p_arr > 1)):
+        raise ValueError("exact_binomial_test: p0 must lie in [0, 1]")
+    tails = np.minimum(stats.binom.cdf(k_arr, n_arr, p_arr), stats.binom.sf(k_arr - 1.0, n_arr, p_arr))
+    p = np.minimum(1.0, 2.0 * tails)
+    return p[()] if p.ndim == 0 else p

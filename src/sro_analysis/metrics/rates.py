@@ -17,17 +17,48 @@ Each measure is numerator / denominator; ``unknown`` records are excluded from b
 * ``custodial_arrest``: custody = yes / E (= 1 - ``ata``). Unknown as ``ata``.
 * ``fpa``: station adjustment or post-arrest diversion / E with custody = yes. Unknown:
   eligible with an unknown outcome whose custody is not known to be ``no`` (could be an arrest).
-* ``force_per_contact``: contacts in E with >= 1 linked force report of level >= level_1 / E.
-  Unknown as ``ata``.
+* ``force_per_contact``: contacts in E with >= 1 linked force report showing force / E. A
+  report shows force at level >= level_1; where its level is unknown (CPD TRR files, NYPD),
+  when it lists a force option (:mod:`sro_analysis.metrics.force`); a contact whose linked
+  reports neither show force nor rule it out (level unknown, no force option) is unknown.
+  Unknown also as ``ata``.
+* ``restraint_per_contact`` / ``metal_restraint_per_contact``: contacts in E with a restraint
+  (any kind / metal handcuffs) listed on a linked report / E. Unknown as ``ata``, plus contacts
+  whose linked reports' option list was not collected (NA).
+* ``deescalation_specific_tactic`` (the one reports lead with): force reports naming >= 1
+  specific de-escalation tactic (tactical positioning, zone of safety, additional units, time,
+  continual communication, crisis-intervention member) / force reports. Unknown: reports with
+  ``deescalation_documented`` unknown (action rows partly rejected) or whose form has no tactic
+  box (``deescalation_tactics`` NA: CPD's pre-2017 TRR form, the 2017-2020 release).
+* ``deescalation_presence_verbal_only``: force reports whose only documented mitigation is
+  member presence or verbal direction / force reports. Unknown as the previous one.
 * ``deescalation_documented``: force reports with de-escalation = yes / force reports with
-  de-escalation yes or no. Unknown: reports with de-escalation unknown.
+  de-escalation yes or no; kept for continuity, but CPD counts presence and verbal commands as
+  mitigation, so it sits near 100% and cannot show differences. Unknown: de-escalation unknown.
 * ``crdc_ata`` (counts only): referrals without arrest / referrals. Unknown: none.
 
 E is the eligible set with a known outcome (SPEC §3.2 conditions 1-6). ``U = unknown /
 (denominator + unknown)``; ``incomplete_outcomes`` is U > 0.10, ``withheld_unknown`` U > 0.25,
-``unstable`` 10 <= denominator < 20. ``de-escalation documented`` keeps reports with an unknown
-de-escalation field out of both terms and reports their share as U (the same convention as every
-other rate here; SPEC's plain "/ #force reports" would count unknown as "no").
+``unstable`` 10 <= denominator < 20. The de-escalation measures keep reports with an unknown
+field out of both terms and report their share as U (the same convention as every other rate
+here; SPEC's plain "/ #force reports" would count unknown as "no").
+
+What counts in U, and what is an exclusion
+------------------------------------------
+U holds every contact that satisfies the conditions that can be checked and whose outcome is
+unknown, wherever it became unknown:
+
+* the collapsed outcome is ``other_unknown`` or its custody is unknown (including a diversion of
+  unknown timing with no more severe known outcome, see :data:`sro_analysis.schema.outcomes.LADDER`);
+* the subject has no outcome row at all (none recorded, or its row was rejected by the cleaning,
+  e.g. an unmapped disposition label): conditions 4-5 live on the outcome row, so they cannot
+  fail, and the outcome is unknown (``exclusion_reason = "no_outcome_record"``);
+* for the force and restraint measures, contacts whose force or restraint status is unknown.
+
+Exclusions, as SPEC §3.2 writes them (reported in ``exclusion_reason``, not in U): role other
+than suspect; ``is_student`` no or unknown (unknown is kept, flagged, only in the sensitivity
+run ``include_unknown_students``); not school-related, where an unknown location without a
+school-staff referral fails condition 3; no police contact; warrant or alert pick-ups.
 
 Units and groups (the ``by`` argument)
 --------------------------------------
@@ -37,9 +68,13 @@ Units and groups (the ``by`` argument)
 ``"sex"``, ``"disability"``, ``"age_band"`` and ``"subject_resistance"`` (alias
 ``"resistance"``). One group dimension gives ``group_type=<dimension>``, ``group=<value>``;
 several give ``group_type="intersection"`` and ``group="race_ethnicity=black|sex=female"``
-(dimensions in the order asked). ``officer_scope="assigned_sro"`` is written as a group
-dimension too (``group_type="officer_scope", group="assigned_sro"``, or inside an
-intersection), so SRO-only rows never collide with all-officer rows. A missing unit or group
+(dimensions in the order asked). ``officer_scope`` is ``"all"``, ``"assigned_sro"`` (contacts
+decided by the officer assigned to that school on that date) or ``"other_officers"`` (decided by
+a recorded officer who is not: the comparison group for assigned SROs, which "all" is not, since
+it includes them; contacts with no recorded decider belong to neither). A scope other than
+"all" is written as a group dimension too (``group_type="officer_scope", group="assigned_sro"``
+or ``"other_officers"``, or inside an intersection), so scoped rows never collide with
+all-officer rows. A missing unit or group
 value (no school matched, no deciding officer, blank optional field) is reported as the unit or
 group ``"unknown"``, never dropped.
 
@@ -84,6 +119,7 @@ import numpy as np
 import pandas as pd
 
 from sro_analysis.ids import mint_id
+from sro_analysis.metrics.force import classify_force_reports, combine_statuses
 from sro_analysis.metrics.intervals import INTERVAL_METHODS, binomial_interval
 from sro_analysis.schema.models import conform, validate
 from sro_analysis.schema.outcomes import collapse_outcomes, ladder_rank
@@ -110,8 +146,6 @@ __all__ = [
 
 #: SPEC §3.2 condition 3: locations that make a contact school-related.
 SCHOOL_LOCATIONS = ("school_building", "school_grounds", "school_transport", "school_event_offsite")
-#: Force levels that count as force for force-per-contact (SPEC §3.2: level >= level_1).
-FORCE_LEVELS = ("level_1", "level_2", "level_3")
 AGE_BANDS = ("under_12", "12_14", "15_17", "18_plus", "unknown")
 
 #: Reason a contact is outside the eligible set, in the order the conditions are checked.
@@ -119,15 +153,20 @@ EXCLUSION_REASONS = (
     "role_not_suspect",          # condition 1
     "not_student",               # condition 2: is_student = no
     "student_status_unknown",    # condition 2: unknown (kept only in the sensitivity run, age < 18)
-    "not_school_related",        # condition 3
-    "no_outcome_record",         # condition 4 cannot be checked: no outcome row for the subject
+    "not_school_related",        # condition 3 (a location or referral source that is unknown fails it)
     "no_police_contact",         # condition 4
     "warrant_or_alert_arrest",   # condition 5
-    "outcome_unknown",           # condition 6 (eligible, counted in `unknown`)
+    "no_outcome_record",         # conditions 1-3 hold, no outcome row: outcome unknown, counted in U
+    "outcome_unknown",           # condition 6 (eligible, counted in U)
 )
+#: Reasons whose contacts are counted in U (``unknown``) rather than excluded.
+UNKNOWN_REASONS = ("no_outcome_record", "outcome_unknown")
 
-CONTACT_MEASURES = ("ata", "ata_strict", "custodial_arrest", "fpa", "force_per_contact")
-FORCE_MEASURES = ("deescalation_documented",)
+CONTACT_MEASURES = ("ata", "ata_strict", "custodial_arrest", "fpa", "force_per_contact", "restraint_per_contact",
+                    "metal_restraint_per_contact")
+#: Measures over force reports; the first is the one reports lead with.
+FORCE_MEASURES = ("deescalation_specific_tactic", "deescalation_presence_verbal_only", "deescalation_documented")
+OFFICER_SCOPES = ("all", "assigned_sro", "other_officers")
 COUNT_MEASURES = ("ata", "ata_strict", "custodial_arrest", "fpa", "crdc_ata")
 
 UNIT_DIMENSIONS = {"school": "school", "officer": "officer", "district": "district", "all": "city"}
@@ -232,8 +271,8 @@ def _split_by(by: tuple[str, ...]) -> tuple[str, bool, list[str]]:
 def _group_labels(frame: pd.DataFrame, dims: list[str], scope: str) -> tuple[pd.Series, pd.Series]:
     """group_type and group columns: one dimension as is, several as an intersection."""
     parts = [(d, frame[d].astype("string").fillna("unknown")) for d in dims]
-    if scope == "assigned_sro":
-        parts.insert(0, ("officer_scope", pd.Series("assigned_sro", index=frame.index, dtype="string")))
+    if scope != "all":
+        parts.insert(0, ("officer_scope", pd.Series(scope, index=frame.index, dtype="string")))
     if not parts:
         all_ = pd.Series("all", index=frame.index, dtype="string")
         return all_, all_
@@ -259,7 +298,8 @@ def _collapsed_outcomes(outcomes: pd.DataFrame) -> pd.DataFrame:
                         "taken_into_custody", "police_contact", "warrant_or_alert_arrest"), "outcomes")
     keys = ["incident_id", "subject_id"]
     chosen = collapse_outcomes(outcomes)
-    ranked = outcomes.assign(_rank=ladder_rank(outcomes["outcome_canonical"], outcomes["diversion_timing"]))
+    ranked = outcomes.assign(_rank=ladder_rank(outcomes["outcome_canonical"], outcomes["diversion_timing"],
+                                               outcomes["taken_into_custody"]))
     ranked = ranked.sort_values(keys + ["_rank", "outcome_id"], kind="stable")
     facts = ranked.assign(
         police_contact=_flag(ranked["police_contact"]),
@@ -312,37 +352,43 @@ def _officer_facts(incident_officers: pd.DataFrame | None) -> tuple[pd.DataFrame
 
 
 def _force_facts(force_reports: pd.DataFrame | None, subjects: pd.DataFrame) -> pd.DataFrame:
-    """Per subject: linked force reports, whether any is level >= 1, most severe resistance.
+    """Per subject: linked force reports, force and restraint status, most severe resistance.
 
     A report with a subject_id links to that subject. A report with only an incident_id links to
     every subject of that incident (the source did not say whom force was used on). A report with
     neither cannot be linked to a contact and is not counted here (it still counts for
-    de-escalation city-wide).
+    de-escalation city-wide). Statuses per report come from
+    :func:`~sro_analysis.metrics.force.classify_force_reports`; per subject ``force_status`` is
+    yes if any linked report shows force, else unknown if any is unknown, else no (no report: no),
+    and ``restraint`` is metal > soft > unknown > none in the same way.
     """
     out = pd.DataFrame({"subject_id": subjects["subject_id"]})
     if force_reports is None or force_reports.empty:
-        return out.assign(n_force_reports=0, force_contact=False, subject_resistance="unknown")
+        return out.assign(n_force_reports=0, force_status="no", force_contact=False, restraint="none",
+                          subject_resistance="unknown")
     _require(force_reports, ("incident_id", "subject_id", "reportable_force_level", "subject_resistance"),
              "force_reports")
-    fr = force_reports.copy()
-    by_subject = fr[fr["subject_id"].notna()][["subject_id", "reportable_force_level", "subject_resistance"]]
+    fr = force_reports.join(classify_force_reports(force_reports)[["force", "restraint"]])
+    columns = ["force", "restraint", "subject_resistance"]
+    by_subject = fr[fr["subject_id"].notna()][["subject_id", *columns]]
     incident_only = fr[fr["subject_id"].isna() & fr["incident_id"].notna()]
-    via_incident = incident_only[["incident_id", "reportable_force_level", "subject_resistance"]].merge(
+    via_incident = incident_only[["incident_id", *columns]].merge(
         subjects[["incident_id", "subject_id"]], on="incident_id", how="inner")
     links = pd.concat([by_subject, via_incident[by_subject.columns]], ignore_index=True)
     severity = {r: i for i, r in enumerate(SUBJECT_RESISTANCE) if r != "unknown"}
-    links = links.assign(
-        _force=_is(links["reportable_force_level"], *FORCE_LEVELS),
-        _severity=links["subject_resistance"].map(severity).astype("Float64").fillna(-1),
-    )
-    agg = links.groupby("subject_id", sort=True).agg(
-        n_force_reports=("_force", "size"), force_contact=("_force", "any"), _severity=("_severity", "max"))
+    links = links.assign(_severity=links["subject_resistance"].map(severity).astype("Float64").fillna(-1))
+    agg = links.groupby("subject_id", sort=True).agg(n_force_reports=("force", "size"), _severity=("_severity", "max"))
+    agg["force_status"] = combine_statuses(links["force"], links["subject_id"], ("yes", "unknown", "no"))
+    agg["restraint"] = combine_statuses(links["restraint"], links["subject_id"], ("metal", "soft", "unknown", "none"))
     order = {i: r for r, i in severity.items()}
     agg["subject_resistance"] = agg["_severity"].map(lambda v: order.get(int(v), "unknown"))
     out = out.merge(agg.drop(columns="_severity").reset_index(), on="subject_id", how="left")
+    force_status = out["force_status"].astype("string").fillna("no")
     return out.assign(
         n_force_reports=out["n_force_reports"].fillna(0).astype("int64"),
-        force_contact=_flag(out["force_contact"]),
+        force_status=force_status,
+        force_contact=(force_status == "yes").astype(bool),
+        restraint=out["restraint"].astype("string").fillna("none"),
         subject_resistance=out["subject_resistance"].astype("string").fillna("unknown"),
     )
 
@@ -352,12 +398,16 @@ def contacts(tables, *, include_unknown_students: bool = False) -> pd.DataFrame:
 
     Every subject of ``incident_subjects`` appears once, eligible or not; rows outside the
     eligible set say why in ``exclusion_reason`` (first failing condition, see
-    :data:`EXCLUSION_REASONS`). Flags: ``eligible`` (conditions 1-5), ``outcome_known``
-    (condition 6), ``ata`` (custody = no), ``ata_strict`` (custody = no and not a citation),
-    ``custody`` (custody = yes), ``fpa_numerator`` (station adjustment or post-arrest diversion),
-    ``force_contact`` (>= 1 linked force report of level >= level_1; reports without subject link
-    to every subject of their incident), with ``n_force_reports`` (linked reports of any level)
-    and ``subject_resistance`` (most severe resistance among them, ``unknown`` without report).
+    :data:`EXCLUSION_REASONS`). Flags: ``eligible`` (conditions 1-5 hold, or cannot be checked
+    because the subject has no outcome row: then ``exclusion_reason = "no_outcome_record"`` and
+    the contact counts in U), ``outcome_known`` (condition 6), ``ata`` (custody = no),
+    ``ata_strict`` (custody = no and not a citation), ``custody`` (custody = yes),
+    ``fpa_numerator`` (station adjustment or post-arrest diversion), ``force_status``
+    (yes / no / unknown over the linked force reports, see :mod:`sro_analysis.metrics.force`;
+    reports without subject link to every subject of their incident) and ``force_contact``
+    (``force_status == "yes"``), ``restraint`` (metal / soft / none / unknown), with
+    ``n_force_reports`` (linked reports of any level) and ``subject_resistance`` (most severe
+    resistance among them, ``unknown`` without report).
     Officer columns: ``decided_by_officer_uid`` (of the most severe outcome, else of the next one
     naming an officer), ``is_assigned_sro`` (that officer's ``incident_officers`` row says so;
     False when absent) and ``involved_officers`` / ``involved_assigned_sros`` (';'-joined).
@@ -452,14 +502,15 @@ def _eligibility(frame: pd.DataFrame, include_unknown_students: bool) -> pd.Data
     unknown_student = _is(frame["is_student"], "unknown")
     sensitivity = unknown_student & under_18 & include_unknown_students
 
+    # Conditions 4-5 live on the outcome rows: a subject without one (none recorded, or its row
+    # rejected by the cleaning) cannot fail them and has an unknown outcome, so it joins U.
     conditions = [
         ("role_not_suspect", _is(frame["role"], "suspect")),
         ("not_student", ~_is(frame["is_student"], "no")),
         ("student_status_unknown", _is(frame["is_student"], "yes") | sensitivity),
         ("not_school_related", _is(frame["location_type"], *SCHOOL_LOCATIONS)
          | _is(frame["referral_source"], "school_staff")),
-        ("no_outcome_record", has_outcome),
-        ("no_police_contact", _flag(frame["police_contact"])),
+        ("no_police_contact", _flag(frame["police_contact"]) | ~has_outcome),
         ("warrant_or_alert_arrest", ~_flag(frame["warrant_or_alert_arrest"])),
     ]
     reason = pd.Series(pd.NA, index=frame.index, dtype="string")
@@ -468,8 +519,10 @@ def _eligibility(frame: pd.DataFrame, include_unknown_students: bool) -> pd.Data
         reason[eligible & ~holds] = code
         eligible &= holds
 
-    known = (_is(custody, "yes", "no") & canonical.notna() & ~_is(canonical, "other_unknown")).astype(bool)
+    known = (has_outcome & _is(custody, "yes", "no") & canonical.notna()
+             & ~_is(canonical, "other_unknown")).astype(bool)
     reason[eligible & ~known] = "outcome_unknown"
+    reason[eligible & ~has_outcome] = "no_outcome_record"
     ata = known & _is(custody, "no")
     custodial = known & _is(custody, "yes")
     formal_avoided = _is(canonical, "station_adjustment") | (
@@ -496,8 +549,17 @@ def _contact_masks(c: pd.DataFrame, measure: str) -> tuple[pd.Series, pd.Series,
         den = eligible & _flag(c["custody"])
         unk = eligible & ~known & ~_is(c["taken_into_custody"], "no")
         return den & _flag(c["fpa_numerator"]), den, unk
-    flag = {"ata": "ata", "ata_strict": "ata_strict", "custodial_arrest": "custody",
-            "force_per_contact": "force_contact"}[measure]
+    if measure == "force_per_contact":
+        status = c["force_status"] if "force_status" in c.columns else c["force_contact"].map({True: "yes", False: "no"})
+        den = eligible & known & _is(status, "yes", "no")
+        return den & _is(status, "yes"), den, eligible & ~den
+    if measure in ("restraint_per_contact", "metal_restraint_per_contact"):
+        if "restraint" not in c.columns:
+            raise ValueError(f"{measure} needs the restraint column of contacts(tables)")
+        den = eligible & known & ~_is(c["restraint"], "unknown")
+        kinds = ("metal",) if measure == "metal_restraint_per_contact" else ("metal", "soft")
+        return den & _is(c["restraint"], *kinds), den, eligible & ~den
+    flag = {"ata": "ata", "ata_strict": "ata_strict", "custodial_arrest": "custody"}[measure]
     den = eligible & known
     return den & _flag(c[flag]), den, eligible & ~known
 
@@ -597,6 +659,16 @@ def _unit_ids(frame: pd.DataFrame, unit: str, school_attribution: str, officer_c
     return officers.map(hashed).astype("string")
 
 
+def _in_scope(assigned: pd.Series, officer: pd.Series, scope: str) -> pd.Series:
+    """Rows in an officer scope: ``assigned_sro``, or ``other_officers`` (a recorded officer who is
+    not the school's assigned SRO at that date; rows with no recorded officer belong to neither)."""
+    assigned = assigned.astype(bool)
+    if scope == "assigned_sro":
+        return assigned
+    named = officer.astype("string").fillna("unknown").ne("unknown") & officer.astype("string").ne("")
+    return ~assigned & named.fillna(False).astype(bool)
+
+
 def _contact_rates(c: pd.DataFrame, measure: str, by: tuple[str, ...], *, method: str, level: float,
                    officer_scope: str, school_attribution: str, officer_credit: str) -> pd.DataFrame:
     unit, by_year, groups = _split_by(by)
@@ -609,8 +681,8 @@ def _contact_rates(c: pd.DataFrame, measure: str, by: tuple[str, ...], *, method
     frame = c.assign(_officer=c["decided_by_officer_uid"].astype("string"))
     if officer_credit == "split":
         frame, weight, num, den, unk = _split_credit(frame, num, den, unk, officer_scope)
-    elif officer_scope == "assigned_sro":
-        keep = _flag(frame["is_assigned_sro"])
+    elif officer_scope != "all":
+        keep = _in_scope(_flag(frame["is_assigned_sro"]), frame["_officer"], officer_scope)
         num, den, unk = num & keep, den & keep, unk & keep
     # Only contacts in a numerator, denominator or unknown count; constant key columns are not grouped on.
     # Only the key columns are cut down to those rows: taking every string column of 10^7 contacts costs more
@@ -632,7 +704,7 @@ def _contact_rates(c: pd.DataFrame, measure: str, by: tuple[str, ...], *, method
         keys["school_year"] = frame["school_year"].astype("string").fillna("unknown")
     else:
         constants["school_year"] = "all"
-    if groups or officer_scope == "assigned_sro":
+    if groups or officer_scope != "all":
         keys["group_type"], keys["group"] = _group_labels(frame, groups, officer_scope)
     else:
         constants["group_type"] = constants["group"] = "all"
@@ -650,23 +722,35 @@ def _split_credit(frame, num, den, unk, officer_scope):
     k = members.map(len).astype(float)
     exploded = frame.assign(_officer=members, _k=k, _num=num, _den=den, _unk=unk).explode("_officer")
     exploded = exploded.reset_index(drop=True)
-    if officer_scope == "assigned_sro":
+    if officer_scope != "all":
         sros = exploded["involved_assigned_sros"].astype("string").fillna("").str.split(";")
-        keep = [o in s for o, s in zip(exploded["_officer"].tolist(), sros.tolist())]
-        exploded = exploded[keep].reset_index(drop=True)
+        assigned = pd.Series([o in s for o, s in zip(exploded["_officer"].tolist(), sros.tolist())])
+        exploded = exploded[_in_scope(assigned, exploded["_officer"], officer_scope).to_numpy()].reset_index(drop=True)
     weight = 1.0 / exploded["_k"].astype(float)
     exploded["_officer"] = exploded["_officer"].astype("string")
     return (exploded, weight, exploded["_num"].astype(bool), exploded["_den"].astype(bool),
             exploded["_unk"].astype(bool))
 
 
-def _deescalation_rates(tables: dict, by: tuple[str, ...], *, method: str, level: float, officer_scope: str,
-                        school_attribution: str, officer_credit: str) -> pd.DataFrame:
-    """De-escalation documented per force report, attributed through incident and subject."""
+def _force_report_masks(frame: pd.DataFrame, measure: str) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(numerator, denominator, unknown) over force reports (see :mod:`sro_analysis.metrics.force`)."""
+    classes = classify_force_reports(frame)
+    if measure == "deescalation_documented":
+        known = classes["deescalation"].isin(["yes", "no"])
+        return classes["deescalation"].eq("yes") & known, known, ~known
+    # The split needs the tactics recorded: a form without a tactic box is unknown, not "none".
+    known = classes["tactics"].isin(["yes", "no"])
+    num = classes["specific_tactic" if measure == "deescalation_specific_tactic" else "presence_verbal_only"]
+    return num.astype(bool) & known, known, ~known
+
+
+def _deescalation_rates(tables: dict, measure: str, by: tuple[str, ...], *, method: str, level: float,
+                        officer_scope: str, school_attribution: str, officer_credit: str) -> pd.DataFrame:
+    """A de-escalation measure per force report, attributed through incident and subject."""
     if "force_reports" not in tables:
-        raise ValueError("deescalation_documented needs the force_reports table")
+        raise ValueError(f"{measure} needs the force_reports table")
     if officer_credit == "split":
-        raise ValueError("officer_credit='split' does not apply to deescalation_documented: each force report "
+        raise ValueError(f"officer_credit='split' does not apply to {measure}: each force report "
                          "row already belongs to one member")
     fr = tables["force_reports"]
     _require(fr, ("force_report_id", "incident_id", "subject_id", "officer_uid", "subject_resistance",
@@ -688,21 +772,20 @@ def _deescalation_rates(tables: dict, by: tuple[str, ...], *, method: str, level
             frame[column] = pd.NA
     frame["age_band"] = age_band(frame["age_at_incident"])
     weight = pd.Series(1.0, index=frame.index)
-    value = frame["deescalation_documented"]
-    num, den, unk = _is(value, "yes"), _is(value, "yes", "no"), ~_is(value, "yes", "no")
-    if officer_scope == "assigned_sro":
+    num, den, unk = _force_report_masks(frame, measure)
+    if officer_scope != "all":
         per_officer, _ = _officer_facts(tables.get("incident_officers"))
         assigned = frame[["incident_id", "officer_uid"]].merge(per_officer, on=["incident_id", "officer_uid"],
                                                                how="left")["is_assigned_sro"]
-        keep = pd.Series(_flag(assigned).to_numpy(), index=frame.index)
+        keep = _in_scope(pd.Series(_flag(assigned).to_numpy(), index=frame.index), frame["officer_uid"],
+                         officer_scope)
         num, den, unk = num & keep, den & keep, unk & keep
     keys = pd.DataFrame(index=frame.index)
     keys["unit_type"] = UNIT_DIMENSIONS[unit]
     keys["unit_id"] = _unit_ids(frame, unit, school_attribution, "officer_uid")
     keys["school_year"] = frame["school_year"].astype("string").fillna("unknown") if by_year else "all"
     keys["group_type"], keys["group"] = _group_labels(frame, groups, officer_scope)
-    return _rate_rows(_aggregate(keys, weight, num, den, unk), measure="deescalation_documented",
-                      method=method, level=level)
+    return _rate_rows(_aggregate(keys, weight, num, den, unk), measure=measure, method=method, level=level)
 
 
 def rates(
@@ -730,8 +813,9 @@ def rates(
             ``("officer", "school_year")``.
         method: interval method of :func:`~sro_analysis.metrics.intervals.binomial_interval`.
         level: interval level.
-        officer_scope: ``"all"`` or ``"assigned_sro"`` (only contacts decided by an officer
-            assigned to that school on that date; for de-escalation, reports by such officers).
+        officer_scope: ``"all"``, ``"assigned_sro"`` (only contacts decided by an officer
+            assigned to that school on that date; for de-escalation, reports by such officers)
+            or ``"other_officers"`` (decided by / reported by a recorded officer who is not).
         school_attribution: ``"occurrence"`` (default) or ``"enrolled"``.
         officer_credit: ``"decider"`` (default) or ``"split"`` (1/k credit, officer units only).
         include_unknown_students: sensitivity run of :func:`contacts` (record tables only).
@@ -747,8 +831,8 @@ def rates(
     """
     measures = (measure,) if isinstance(measure, str) else tuple(measure)
     _check_common(measures, method, level)
-    if officer_scope not in ("all", "assigned_sro"):
-        raise ValueError(f"officer_scope must be 'all' or 'assigned_sro', got {officer_scope!r}")
+    if officer_scope not in OFFICER_SCOPES:
+        raise ValueError(f"officer_scope must be one of {', '.join(OFFICER_SCOPES)}, got {officer_scope!r}")
     if school_attribution not in ("occurrence", "enrolled"):
         raise ValueError(f"school_attribution must be 'occurrence' or 'enrolled', got {school_attribution!r}")
     if officer_credit not in ("decider", "split"):
@@ -777,9 +861,9 @@ def rates(
     for m in measures:
         if m in FORCE_MEASURES:
             if _is_contacts(data):
-                raise ValueError("deescalation_documented is counted over force_reports; pass the Dataset "
+                raise ValueError(f"{m} is counted over force_reports; pass the Dataset "
                                  "or dict of tables, not a contacts frame")
-            rows.append(_deescalation_rates(_tables(data), by, method=method, level=level,
+            rows.append(_deescalation_rates(_tables(data), m, by, method=method, level=level,
                                             officer_scope=officer_scope, school_attribution=school_attribution,
                                             officer_credit=officer_credit))
             continue

@@ -22,11 +22,19 @@ from importlib import resources
 
 import pandas as pd
 
-#: Severity order for collapsing several outcomes of one subject-incident (SPEC §2.6).
+#: Severity order for collapsing several outcomes of one subject-incident (SPEC §2.6), most
+#: severe first. A diversion whose timing is unknown (``unknown`` or blank) could be post-arrest
+#: (custody) or pre-arrest (none): it ranks right after the post-arrest diversion, so it loses to
+#: any outcome at least that severe and wins over every outcome without custody. The contact is
+#: then custody-unknown (its row carries ``taken_into_custody = unknown``) and counts in U: a
+#: diversion of unknown timing next to a warning is never an alternative to arrest. (A diversion
+#: of unknown timing whose custody is recorded ranks by it: yes as post-arrest, no as pre-arrest.)
+#: ``other_unknown`` ranks last (SPEC: used only when nothing else is known).
 LADDER: tuple[tuple[str, str], ...] = (
     ("custodial_arrest", "*"),
     ("station_adjustment", "*"),
     ("diversion_referral", "post_arrest"),
+    ("diversion_referral", "unknown"),
     ("citation_summons", "*"),
     ("diversion_referral", "pre_arrest"),
     ("school_discipline_restorative", "*"),
@@ -86,9 +94,27 @@ def map_outcomes(labels: pd.Series, vocab: str) -> tuple[pd.DataFrame, pd.Series
     return mapped, ~hit
 
 
-def ladder_rank(canonical: pd.Series, timing: pd.Series) -> pd.Series:
-    """Severity rank (0 = most severe) of each outcome; ``other_unknown`` ranks last."""
+def ladder_rank(canonical: pd.Series, timing: pd.Series, custody: pd.Series | None = None) -> pd.Series:
+    """Severity rank (0 = most severe) of each outcome; ``other_unknown`` ranks last.
+
+    A diversion whose timing is blank or unknown ranks as ``("diversion_referral", "unknown")``,
+    unless ``custody`` says yes or no: then it is a post- or pre-arrest diversion.
+
+    Example:
+        >>> ladder_rank(pd.Series(["diversion_referral"] * 3), pd.Series(["unknown"] * 3),
+        ...             pd.Series(["unknown", "yes", "no"])).tolist()
+        [3, 2, 5]
+    """
     rank = pd.Series(len(LADDER), index=canonical.index, dtype="int64")
+    is_diversion = (canonical == "diversion_referral").fillna(False).astype(bool)
+    timing = timing.astype("string")
+    undecided = is_diversion & ~timing.isin(["post_arrest", "pre_arrest"]).fillna(False).astype(bool)
+    if custody is not None:
+        custody = custody.astype("string")
+        timing = timing.mask(undecided & (custody == "yes").fillna(False), "post_arrest")
+        timing = timing.mask(undecided & (custody == "no").fillna(False), "pre_arrest")
+        undecided &= ~custody.isin(["yes", "no"]).fillna(False).astype(bool)
+    timing = timing.mask(undecided, "unknown")
     for i, (outcome, when) in reversed(list(enumerate(LADDER))):
         hit = canonical == outcome
         if when != "*":
@@ -98,9 +124,12 @@ def ladder_rank(canonical: pd.Series, timing: pd.Series) -> pd.Series:
 
 
 def collapse_outcomes(outcomes: pd.DataFrame) -> pd.DataFrame:
-    """One row per (incident, subject): the most severe *known* outcome (SPEC §2.6).
+    """One row per (incident, subject): the most severe *known* outcome (SPEC §2.6, :data:`LADDER`).
 
-    ``other_unknown`` is kept only when nothing else is known for that subject.
+    ``other_unknown`` is kept only when nothing else is known for that subject. A diversion of
+    unknown timing is kept unless a custodial arrest, station adjustment or post-arrest diversion
+    is also recorded (it may itself be post-arrest); the contact is then custody-unknown.
+    Ties keep the lowest ``outcome_id``.
 
     Example:
         >>> import pandas as pd
@@ -110,6 +139,7 @@ def collapse_outcomes(outcomes: pd.DataFrame) -> pd.DataFrame:
         >>> collapse_outcomes(o)["outcome_canonical"].tolist()
         ['custodial_arrest']
     """
-    ranked = outcomes.assign(_rank=ladder_rank(outcomes["outcome_canonical"], outcomes["diversion_timing"]))
+    custody = outcomes["taken_into_custody"] if "taken_into_custody" in outcomes.columns else None
+    ranked = outcomes.assign(_rank=ladder_rank(outcomes["outcome_canonical"], outcomes["diversion_timing"], custody))
     ranked = ranked.sort_values(["incident_id", "subject_id", "_rank", "outcome_id"], kind="stable")
     return ranked.drop_duplicates(["incident_id", "subject_id"]).drop(columns="_rank").reset_index(drop=True)

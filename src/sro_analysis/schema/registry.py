@@ -151,6 +151,10 @@ GROUP_TYPE = (
 MEASURES = (
     "ata", "ata_strict", "fpa", "crdc_ata", "custodial_arrest", "force_per_contact",
     "deescalation_documented",
+    # metrics/force.py: de-escalation split by what the report names (specific tactic vs presence /
+    # verbal commands only), and restraint use per contact (NYPD-style restraint fields).
+    "deescalation_specific_tactic", "deescalation_presence_verbal_only",
+    "restraint_per_contact", "metal_restraint_per_contact",
 )
 
 
