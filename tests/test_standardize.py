@@ -22,18 +22,6 @@ def test_school_year_cuts_on_1_july(when, year):
     assert s.school_year(pd.Series([pd.Timestamp(when)])).iloc[0] == year
 
 
-def test_parse_count_handles_padding_and_thousands():
-    values, failed = s.parse_count(pd.Series([" 2 ", "1,234", "-3", "1.5", "x", ""]))
-    assert values.tolist()[:2] == [2, 1234]
-    assert failed.tolist() == [False, False, True, True, True, False]
-
-
-def test_map_values_separates_blank_from_unmapped():
-    values, unmapped = s.map_values(pd.Series(["Yes", " no ", "", "Maybe"]), {"yes": "yes", "no": "no"})
-    assert values.tolist()[:3] == ["yes", "no", "unknown"] and pd.isna(values.iloc[3])
-    assert unmapped.tolist() == [False, False, False, True]
-
-
 @pytest.mark.parametrize("a,b", [
     ("032XX W ADAMS ST", "3245 W Adams Street"),
     ("32XX West ADAMS ST", "3200 W. ADAMS ST."),

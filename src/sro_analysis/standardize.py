@@ -1,4 +1,4 @@
-"""Shared cleaning verbs: small pure functions every source adapter uses.
+"""Text, date and address verbs shared by sources and linkage (label mapping lives in clean.labels).
 
 Each verb takes and returns pandas objects and never mutates its input. Verbs that can fail on
 a value return the failures alongside the result, so the adapter can reject the row in the
@@ -17,7 +17,7 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -133,38 +133,6 @@ def school_year(when: pd.Series, start_month: int = SCHOOL_YEAR_START_MONTH) -> 
     out = pd.Series(pd.NA, index=when.index, dtype="string")
     out[valid] = (y.astype(str) + "-" + ((y + 1) % 100).map("{:02d}".format)).to_numpy()
     return out
-
-
-def parse_count(series: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parse counts written as ' 1,234 ' (padding, thousands separators); return (Int64, failed).
-
-    Example:
-        >>> parse_count(pd.Series([" 2 ", "1,234", "x", ""]))[0].tolist()
-        [2, 1234, <NA>, <NA>]
-    """
-    text = clean_text(series).str.replace(r"(?<=\d)[, ](?=\d{3}\b)", "", regex=True)
-    numbers = pd.to_numeric(text, errors="coerce")
-    failed = text.notna() & (numbers.isna() | (numbers < 0) | (numbers != np.floor(numbers)))
-    return numbers.where(~failed).astype("Int64"), failed.astype(bool)
-
-
-def map_values(series: pd.Series, mapping: Mapping[str, str], *, blank: str | None = "unknown") -> tuple[pd.Series, pd.Series]:
-    """Map normalised (upper-case) labels through ``mapping``; return (values, unmapped mask).
-
-    Blank cells map to ``blank`` (the source said nothing); a non-blank label missing from the
-    mapping is *unmapped*, never ``unknown``.
-
-    Example:
-        >>> map_values(pd.Series(["Yes", "", "maybe"]), {"YES": "yes", "NO": "no"})[0].tolist()
-        ['yes', 'unknown', <NA>]
-    """
-    key = clean_text(series).str.upper()
-    upper = {str(k).upper(): v for k, v in mapping.items()}
-    values = key.map(upper).astype("string")
-    blank_mask = key.isna()
-    values[blank_mask] = blank
-    unmapped = (~blank_mask) & values.isna()
-    return values, unmapped.astype(bool)
 
 
 _DIRECTIONS = {"NORTH": "N", "SOUTH": "S", "EAST": "E", "WEST": "W", "N": "N", "S": "S", "E": "E", "W": "W"}

@@ -449,3 +449,36 @@ def _read_excel(sheet: Sheet, header_index: int, header: list[str]) -> SheetRead
 
     read.batches = batches()
     return read
+
+
+def read_small_table(path: Path) -> tuple["pd.DataFrame", list[BadRow]]:
+    """A small table a user hands over (a roster, a crosswalk) read whole, with the engine's reader.
+
+    The header is the first non-blank row; every cell is text (``""`` when blank); the frame has
+    a ``source_row`` column (1 = first data row) and the bad rows (blank, malformed) come back
+    beside it, for the caller to report. Same decoding as raw files: UTF-8, UTF-16, cp1252,
+    gzip, Excel (first sheet).
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "roster.csv"
+        >>> _ = p.write_bytes("star,name\\n12,CAF\\xc9\\n".encode("cp1252"))
+        >>> frame, bad = read_small_table(p)
+        >>> frame.to_dict("records"), bad
+        ([{'source_row': 1, 'star': '12', 'name': 'CAFÉ'}], [])
+    """
+    import pandas as pd
+
+    sheets = open_sheets(RawFile(path=path, relpath=path.name))
+    if not sheets:
+        raise RawFileError(f"{path.name}: the workbook has no sheet")
+    sheet = sheets[0]
+    header_index = next((i for i, row in enumerate(sheet.head) if any(row)), None)
+    if header_index is None:
+        raise RawFileError(f"{path.name}: the file has no header row")
+    read = read_sheet(sheet, header_index)
+    table = pyarrow.Table.from_batches(list(read.batches), schema=pyarrow.schema(
+        [("_row", pyarrow.int64())] + [(c, pyarrow.string()) for c in read.column_names]))
+    frame = table.to_pandas().astype({c: object for c in read.column_names}).fillna("")
+    frame.columns = ["source_row", *read.header]
+    return frame, read.bad_rows

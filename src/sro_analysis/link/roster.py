@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from sro_analysis.schema.models import conform, empty_frame
-from sro_analysis.sources.base import RawFileError, read_raw_csv
+from sro_analysis.clean.read import RawFileError, read_small_table
 from sro_analysis.standardize import clean_text, name_ns, parse_dates, school_year
 
 #: Accepted spellings of roster column names -> the documented name.
@@ -104,13 +104,14 @@ def read_sro_roster(
     path = Path(path)
     try:
         # The shared reader: UTF-8 (with or without BOM) or cp1252, malformed lines reported.
-        raw_table = read_raw_csv(path, relpath=path.name)
+        raw, bad_rows = read_small_table(path)
     except RawFileError as exc:
         raise RosterError(f"cannot read the roster CSV: {exc}") from exc
-    if raw_table.bad_lines:
-        rows = ", ".join(f"row {r} ({why})" for r, why in raw_table.bad_lines[:5])
+    malformed = [b for b in bad_rows if b.reason != "blank_line"]
+    if malformed:
+        rows = ", ".join(f"row {b.row} ({b.reason})" for b in malformed[:5])
         raise RosterError(f"{path}: malformed roster line(s): {rows}; fix them and run again")
-    raw = raw_table.frame.drop(columns="source_row").astype(object).fillna("")
+    raw = raw.drop(columns="source_row")
     raw.columns = [c.strip().lower() for c in raw.columns]
     frame = raw.rename(columns={c: COLUMN_ALIASES[c] for c in raw.columns if c in COLUMN_ALIASES})
     file = path.name
