@@ -18,7 +18,7 @@
 # **Question.** At which schools do police contacts with students end without an arrest more,
 # or less, often than chance would explain?
 #
-# **Definitions (SPEC §3.2).** A *contact* is one student suspect in one school-related incident
+# **Definitions** ([methods](methods.html#definitions)). A *contact* is one student suspect in one school-related incident
 # with police contact, excluding warrant pick-ups. The **alternatives-to-arrest rate (ATA)** is
 # the share of contacts not taken into custody (citation, pre-arrest diversion, school
 # discipline, warning). Its companions are always shown with it: **ATA-strict** (no citations),
@@ -34,7 +34,7 @@
 dataset_dir = "../data/interim/synthetic"  # a Dataset written by `sro-analysis clean`
 school_years = None  # e.g. ["2018-19", "2019-20"]; None = every school year
 grouping = "school"  # unit compared: "school" or "district"
-min_n = 10  # minimum denominator of a published rate (SPEC §3.5; never below 5)
+min_n = 10  # minimum denominator of a published rate (publication rules; never below 5)
 figures_dir = "figures"  # where figures are saved (SVG, PDF, PNG, CSV, alt text)
 
 # %%
@@ -62,10 +62,10 @@ if overall["denominator"].sum() == 0:
 # ## By school
 #
 # Rates with their 95% Wilson interval, x / n as published and the unknown share U. Rows are
-# in school-id order, not ranked.
+# in name order, not ranked.
 
 # %%
-by_unit = sro.rates(ds, measure=["ata", "ata_strict", "fpa"], by=grouping)
+by_unit = nb.named(sro.rates(ds, measure=["ata", "ata_strict", "fpa"], by=grouping), ds)
 names = {"ata": "Alternatives to arrest (ATA)", "ata_strict": "ATA-strict (no citations)",
          "fpa": "Formal-processing avoidance (arrests kept out of court)"}
 for measure, name in names.items():
@@ -76,7 +76,7 @@ for measure, name in names.items():
 #
 # Each point is a school's ATA against its number of contacts. Points outside the dashed (95%)
 # or solid (99.8%) limits differ from the area rate by more than chance allows for their size.
-# A school is drawn only where its rate may be published (SPEC §3.5: at least 10 contacts and
+# A school is drawn only where its rate may be published (see [publication rules](methods.html#publication-rules): at least 10 contacts and
 # no count of 1-9 behind it), because a point with its n beside it gives the count away. Schools
 # whose outcomes are more than 25% unknown, and contacts matched to no school, are left out.
 
@@ -111,7 +111,7 @@ else:
         nb.show_figure(figures.caterpillar_plot(eb, min_n=min_n, target=target), f"02-caterpillar-ata-by-{grouping}",
                        source=source, figures_dir=figures_dir)
     tiers = eb[["unit", "tier"]].rename(columns={"unit": grouping})
-    nb.show_table(tiers, caption=f"Tier of each {grouping} with a publishable rate (in id order)")
+    nb.show_table(tiers, caption=f"Tier of each {grouping} with a publishable rate (in name order, not ranked)")
 
 # %% [markdown]
 # ## Over time

@@ -1,7 +1,7 @@
 """The report notebooks and the few reader-facing verbs they share.
 
 The notebooks themselves are the jupytext ``py:percent`` files next to this module
-(``01-data-quality.py`` ... ``05-disparities.py``): the one source of truth. The top-level
+(``00-summary.py``, ``01-data-quality.py`` ... ``05-disparities.py``): the one source of truth. The top-level
 ``notebooks/`` folder of a checkout holds symlinks to them, so JupyterLab opens the same files
 that :func:`sro_analysis.reports.render_reports` executes from an installed package.
 
@@ -18,7 +18,7 @@ The verbs here turn library results into what a reader may see, and nothing else
 
 Example:
     >>> [n.stem for n in NOTEBOOKS][:2]
-    ['01-data-quality', '02-alternatives-by-school']
+    ['00-summary', '01-data-quality']
     >>> notebook_path("01-data-quality").name
     '01-data-quality.py'
 """
@@ -39,7 +39,10 @@ __all__ = [
     "NotebookInfo",
     "data_caveats",
     "decision_point_counts",
+    "headline_markdown",
     "load",
+    "named",
+    "page_links",
     "notebook_path",
     "plottable",
     "rules_for",
@@ -67,6 +70,8 @@ class NotebookInfo:
 
 
 NOTEBOOKS: tuple[NotebookInfo, ...] = (
+    NotebookInfo("00-summary", "Summary",
+                 "What do these records say, in one number, and what can they not show?"),
     NotebookInfo("01-data-quality", "Data quality and linkage",
                  "How complete are these records, and how well could they be linked to schools and officers?"),
     NotebookInfo("02-alternatives-by-school", "Alternatives to arrest, by school",
@@ -182,6 +187,82 @@ def relabel_officers(rates: pd.DataFrame, ds) -> pd.DataFrame:
     return out
 
 
+def school_names(ds) -> dict[str, str]:
+    """School id -> the name a reader knows; a name two schools share gets its address too.
+
+    Example:
+        >>> from sro_analysis.dataset import Dataset
+        >>> school_names(Dataset.empty(source="demo"))
+        {}
+    """
+    schools = ds.schools.drop_duplicates("school_id")
+    names = schools["name"].astype("string").str.strip()
+    shared = names.duplicated(keep=False) & names.notna()
+    address = schools["address"].astype("string").fillna("").str.title()
+    shown = names.where(~shared, names + " (" + address + ")")
+    shown = shown.fillna("school " + schools["school_id"].astype(str))
+    return dict(zip(schools["school_id"].astype(str), shown.astype(str)))
+
+
+def natural_key(text: str) -> tuple:
+    """Sort key that reads numbers as numbers: district 2 before district 10.
+
+    Example:
+        >>> sorted(["10", "2", "1", "unknown"], key=natural_key)
+        ['1', '2', '10', 'unknown']
+    """
+    import re
+
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+                 for part in re.split(r"(\d+)", str(text)) if part)
+
+
+def named(rates: pd.DataFrame, ds) -> pd.DataFrame:
+    """A rates table with units as readers know them, in name order (unmatched contacts last).
+
+    Schools by name, officers by the public key of the data release (:func:`relabel_officers`),
+    districts in number order. Ids never reach a page.
+    """
+    if rates is None or len(rates) == 0 or "unit_id" not in rates:
+        return rates
+    out = pd.DataFrame(rates).copy()
+    kinds = set(out["unit_type"].astype(str)) if "unit_type" in out else set()
+    if "officer" in kinds:
+        out = relabel_officers(out, ds)
+    if "school" in kinds:
+        names = school_names(ds)
+        out["unit_id"] = out["unit_id"].astype(str).map(lambda u: names.get(u, u))
+    columns = [c for c in ("measure", "unit_id", "school_year", "group") if c in out]
+    order = sorted(range(len(out)), key=lambda i: tuple(
+        (str(out[c].iat[i]) == "unknown", natural_key(out[c].iat[i])) if c == "unit_id" else (str(out[c].iat[i]),)
+        for c in columns))
+    return out.iloc[order].reset_index(drop=True)
+
+
+def headline_markdown(headline, ds) -> str:
+    """The summary page's opening: the headline number in plain words, or why there is none."""
+    span = school_year_range(ds)
+    years = f"school years {span[0]} to {span[1]}" if span and span[1] and span[1] != span[0] else (
+        f"school year {span[0]}" if span else "all years")
+    if headline.computed:
+        lines = [f"**{headline.measure}: {headline.value}**"
+                 + (f" (95% interval {headline.interval})" if headline.interval else "")
+                 + f", {years}.", "", f"Counted: {headline.basis}." if headline.basis else ""]
+    else:
+        lines = [f"**{headline.measure}: not computed from these records.**"]
+    if headline.note:
+        lines += ["", headline.note]
+    lines += ["", "Definitions, intervals and the publication rules behind every number are on the "
+              "[methods page](methods.html)."]
+    return "\n".join(line for line in lines)
+
+
+def page_links(stems: Sequence[str]) -> str:
+    """Markdown list of the detailed pages of a set, each with the question it answers."""
+    infos = {n.stem: n for n in NOTEBOOKS}
+    return "\n".join(f"- [{infos[s].title}]({s}.html): {infos[s].question}" for s in stems if s in infos)
+
+
 def concat_rates(*tables: pd.DataFrame) -> pd.DataFrame:
     """Stack rate tables (e.g. two officer scopes) for one table and one figure."""
     return pd.concat([pd.DataFrame(t) for t in tables], ignore_index=True)
@@ -195,7 +276,7 @@ def pooled_rate(rates: pd.DataFrame) -> float:
 
 def school_year_range(ds) -> tuple[str, str] | None:
     """First and last school year of the incidents, or None when there are none."""
-    years = sorted(ds.incidents["school_year"].dropna().astype(str).unique())
+    years = sorted(set(ds.incidents["school_year"].dropna().astype(str)) - {"unknown"})
     return (years[0], years[-1]) if years else None
 
 
@@ -306,7 +387,7 @@ def show_link_quality(link_quality: pd.DataFrame, *, min_n: int = 10) -> None:
     show_rates(frame, min_n=min_n, label="records linked", caption="Link rates by source file and method")
 
 
-_UNIT_LABEL = {"school": "school", "officer": "officer (hashed id)", "district": "police district", "city": "area"}
+_UNIT_LABEL = {"school": "school", "officer": "officer (public key)", "district": "police district", "city": "area"}
 
 
 def _flags(row) -> str:
@@ -363,7 +444,7 @@ def show_rates(rates: pd.DataFrame, *, min_n: int = 10, caption: str | None = No
                                 for u, d in zip(t["unknown_share"], small)]
     shown["flags"] = [_flags(row) for _, row in t.iterrows()]
     withheld = int(t["suppressed"].sum())
-    note = f"{withheld} of {len(t)} rates withheld or coded (SPEC §3.5)." if withheld else ""
+    note = f"{withheld} of {len(t)} rates withheld or coded under the publication rules (see Methods)." if withheld else ""
     _show_html(shown, ". ".join(part for part in (caption, note) if part))
     return t
 
