@@ -290,7 +290,7 @@ def test_rri_forest_writes_text_for_groups_not_computed():
     assert "reference group (RRI = 1 by definition)" in texts
     assert len(_offsets(ax, "rri-points")) == 1  # asian (3 events) and white get no point
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels[0] == "custodial arrest" and set(labels[1:]) == {"asian", "black", "white"}
+    assert labels[0] == "custodial arrest" and set(labels[1:]) == {"Asian", "Black", "White"}  # reader words
 
 
 # --- de-escalation -------------------------------------------------------------------------------

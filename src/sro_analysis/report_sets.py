@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from sro_analysis.notebooks import count_text
+
 __all__ = ["DETAIL_NOTEBOOKS", "REPORT_SETS", "SUMMARY_NOTEBOOK", "Headline", "ReportSet", "ata_headline",
            "chicago_headline", "percent", "report_set", "report_set_for_source"]
 
@@ -114,12 +116,6 @@ def _published_row(rates: pd.DataFrame, min_n: int) -> pd.Series | None:
     return suppress_rates(pd.DataFrame(rates), rules=SuppressionRules(min_denominator=int(min_n))).table.iloc[0]
 
 
-def _count(shown) -> str:
-    """A published count with thousands separators ("<10" and other codes stay as they are)."""
-    text = str(shown)
-    return f"{int(text):,}" if text.isdigit() else text
-
-
 def _from_row(measure: str, row: pd.Series | None, counted: str, *, empty_note: str,
               trend: pd.DataFrame | None = None) -> Headline:
     if row is None:
@@ -128,7 +124,7 @@ def _from_row(measure: str, row: pd.Series | None, counted: str, *, empty_note: 
         return Headline(measure, "", note=f"Withheld under the publication rules ({row['suppression_reason']}).",
                         trend=trend)
     interval = "" if pd.isna(row["ci_low"]) else f"{percent(row['ci_low'])} – {percent(row['ci_high'])}"
-    basis = f"{_count(row['numerator_display'])} of {_count(row['denominator_display'])} {counted}"
+    basis = f"{count_text(row['numerator_display'])} of {count_text(row['denominator_display'])} {counted}"
     if not pd.isna(row.get("unknown_share")):
         basis += f"; outcome unknown for {100 * float(row['unknown_share']):.0f}% more"
     return Headline(measure, str(row["rate_display"]), interval, basis, trend=trend)

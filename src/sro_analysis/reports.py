@@ -170,7 +170,8 @@ _TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
 {%- block extra_css -%}
 <style type="text/css">
 main { max-width: 62rem; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
-.sro-nav { font-size: 0.9rem; margin-bottom: 1rem; }
+.sro-nav { font-size: 0.9rem; margin: 0 auto 1rem; max-width: 62rem; padding: 0 1.5rem;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 table.sro-table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.85rem; }
 table.sro-table caption { caption-side: top; text-align: left; font-weight: 600; padding: 0.25rem 0; }
 table.sro-table th, table.sro-table td { padding: 0.2rem 0.6rem; border-bottom: 1px solid #ddd; }
@@ -178,9 +179,10 @@ table.sro-table td { white-space: nowrap; }
 table.sro-table td:last-child { white-space: normal; }
 .jp-RenderedHTMLCommon table.sro-table td:last-child, .jp-RenderedHTMLCommon table.sro-table th:last-child { text-align: left; }
 .jp-RenderedHTMLCommon table.sro-table td:first-child, .jp-RenderedHTMLCommon table.sro-table th:first-child { text-align: left; }
-.jp-RenderedHTMLCommon table.sro-table td:first-child { white-space: normal; overflow-wrap: anywhere; }
+.jp-RenderedHTMLCommon table.sro-table td:first-child { white-space: normal; min-width: 14rem; }
 .jp-RenderedImage img { max-width: 100%; height: auto; }
-.sro-footer { margin-top: 3rem; font-size: 0.8rem; color: #555; }
+.sro-footer { margin: 3rem auto 0; max-width: 62rem; padding: 0 1.5rem; font-size: 0.8rem; color: #555;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 </style>
 {%- endblock extra_css -%}
 {% block body_header %}

@@ -14,7 +14,7 @@
 
 # %% tags=["parameters"]
 dataset_dir = "../data/interim/synthetic"  # a Dataset written by `sro-analysis clean`
-report_set = "synthetic"  # a key of sro_analysis.report_sets.REPORT_SETS
+report_set = None  # a key of sro_analysis.report_sets.REPORT_SETS; None: the set of the Dataset's source
 school_years = None  # e.g. ["2018-19", "2019-20"]; None = every school year
 min_n = 10  # minimum denominator of a published rate (see the methods page; never below 5)
 figures_dir = "figures"  # where figures are saved (SVG, PDF, PNG, CSV, alt text)

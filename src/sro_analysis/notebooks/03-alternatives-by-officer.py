@@ -23,7 +23,7 @@
 # officer was the assigned SRO at that school on that date, which needs a roster of SRO
 # assignments: the record the Chicago Inspector General found missing in 2018.
 #
-# **What the records can and cannot show.** Officers appear under hashed ids. Officers are
+# **What the records can and cannot show.** Officers appear under the public keys of the data release. Officers are
 # compared in tiers (credibly below / not distinguishable / credibly above the overall rate),
 # never in a ranked list: one officer's handful of contacts says little. Caveats specific to
 # this Dataset:
@@ -49,7 +49,7 @@ nb.say(nb.data_caveats(ds))
 # %%
 measures = ["ata", "ata_strict", "fpa"]
 everyone = sro.rates(ds, measure=measures, by="all")
-nb.show_rates(everyone, min_n=min_n, caption="All officers: contacts with students, whole area")
+nb.show_rates(everyone, min_n=min_n, caption="All officers, assigned SROs included: contacts with students, whole area")
 has_roster = len(ds.sro_assignments) > 0
 if not has_roster:
     nb.say("**No roster supplied: assigned-SRO analysis not possible.** Supply an SRO roster "
@@ -68,7 +68,7 @@ else:
 # decided by the officer assigned to that school, with 95% intervals.
 
 # %%
-by_year = sro.rates(ds, measure="ata", by="school_year").assign(officers="all officers")
+by_year = sro.rates(ds, measure="ata", by="school_year").assign(officers="all officers (SROs included)")
 if has_roster:
     sro_years = sro.rates(ds, measure="ata", by="school_year", officer_scope="assigned_sro")
     by_year = nb.concat_rates(by_year, sro_years.assign(officers="assigned SROs"))

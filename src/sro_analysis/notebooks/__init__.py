@@ -37,12 +37,16 @@ import pandas as pd
 __all__ = [
     "NOTEBOOKS",
     "NotebookInfo",
+    "count_text",
     "data_caveats",
     "decision_point_counts",
     "headline_markdown",
     "load",
     "named",
+    "natural_key",
     "page_links",
+    "reader_label",
+    "school_names",
     "notebook_path",
     "plottable",
     "rules_for",
@@ -387,6 +391,30 @@ def show_link_quality(link_quality: pd.DataFrame, *, min_n: int = 10) -> None:
     show_rates(frame, min_n=min_n, label="records linked", caption="Link rates by source file and method")
 
 
+def reader_label(code: object) -> str:
+    """The words a reader sees for a code.
+
+    Example:
+        >>> reader_label("ata_strict"), reader_label("american indian alaska native"), reader_label("black")
+        ('ATA-strict (no citations)', 'American Indian or Alaska Native', 'Black')
+    """
+    from sro_analysis.figures._base import pretty
+
+    words = pretty(str(code).strip())
+    return words[:1].upper() + words[1:]
+
+
+def count_text(shown) -> str:
+    """A published count with thousands separators; "<10" and other codes unchanged.
+
+    Example:
+        >>> count_text("2565"), count_text("<10")
+        ('2,565', '<10')
+    """
+    text = str(shown)
+    return f"{int(text):,}" if text.isdigit() else text
+
+
 _UNIT_LABEL = {"school": "school", "officer": "officer (public key)", "district": "police district", "city": "area"}
 
 
@@ -424,7 +452,7 @@ def show_rates(rates: pd.DataFrame, *, min_n: int = 10, caption: str | None = No
     t = result.table
     shown = pd.DataFrame(index=t.index)
     if "measure" in t and t["measure"].nunique() > 1:
-        shown["measure"] = t["measure"].astype(str).str.replace("_", " ")
+        shown["measure"] = t["measure"].map(reader_label)
     if "unit_id" in t and (t["unit_id"] != "all").any():
         kind = str(t["unit_type"].iloc[0]) if "unit_type" in t else "unit"
         # contacts no linkage could place form their own row, named for what it is
@@ -432,15 +460,16 @@ def show_rates(rates: pd.DataFrame, *, min_n: int = 10, caption: str | None = No
     if "school_year" in t and (t["school_year"] != "all").any():
         shown["school year"] = t["school_year"].astype(str)
     if "group" in t and (t["group"] != "all").any():
-        shown["group"] = t["group"].astype(str).str.replace("_", " ")
+        shown["group"] = t["group"].map(reader_label)
     shown["rate"] = t["rate_display"]
     shown["95% interval"] = [
         "" if pd.isna(lo) else f"{100 * lo:.1f}% – {100 * hi:.1f}%" for lo, hi in zip(t["ci_low"], t["ci_high"])]
-    shown["x"] = t["numerator_display"]
-    shown["n"] = t["denominator_display"]
+    shown["x"] = t["numerator_display"].map(count_text)
+    shown["n"] = t["denominator_display"].map(count_text)
     if "unknown_share" in t:
+        # a share withheld because its count is 1-9 still reads as a share: below 10 of n+U
         small = t["unknown_display"] if "unknown_display" in t else pd.Series("", index=t.index)
-        shown["U (unknown)"] = [f"{100 * u:.0f}%" if not pd.isna(u) else ("<10 unknown" if d == "<10" else "")
+        shown["U (unknown)"] = [f"{100 * u:.0f}%" if not pd.isna(u) else ("withheld (<10)" if d == "<10" else "")
                                 for u, d in zip(t["unknown_share"], small)]
     shown["flags"] = [_flags(row) for _, row in t.iterrows()]
     withheld = int(t["suppressed"].sum())
@@ -552,9 +581,10 @@ def show_rri(rri: pd.DataFrame, *, min_n: int = 10, caption: str | None = None) 
     out.loc[hide & out["computed"].to_numpy(), "reason"] = "withheld (small numbers)"
     out.loc[hide, "computed"] = False
     shown = pd.DataFrame({
-        "decision point": out["stage"].str.replace("_", " "),
-        "group": out["group"].str.replace("_", " "),
-        "rate": sup["rate_display"], "events": sup["numerator_display"], "base": sup["denominator_display"],
+        "decision point": out["stage"].map(reader_label),
+        "group": out["group"].map(reader_label),
+        "rate": sup["rate_display"], "events": sup["numerator_display"].map(count_text),
+        "base": sup["denominator_display"].map(count_text),
         "RRI": ["" if pd.isna(v) else f"{v:.2f}" for v in out["rri"]],
         "95% interval": ["" if pd.isna(lo) else f"{lo:.2f} – {hi:.2f}" for lo, hi in zip(out["ci_low"], out["ci_high"])],
         "note": out["reason"].fillna(""),
