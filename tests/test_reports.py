@@ -286,3 +286,28 @@ def test_report_sets_are_registrations():
         assert all(notebook_path(stem).exists() for stem in item.pages)
     with pytest.raises(KeyError, match="registered: synthetic, chicago"):
         report_set("atlantis")
+
+
+def test_chicago_summary_says_no_ata_rate_and_shows_the_station_adjustment_share(tmp_path):
+    """A Chicago-shaped Dataset (aggregate juvenile dispositions only): the summary declines the ATA
+    rate in its first lines and leads with the station-adjustment share (406 of 1,274 in the
+    example counts: 31.9%, Wilson 29.4% to 34.5%)."""
+    from sro_analysis.dataset import Dataset
+    from sro_analysis.metrics.rates import example_counts
+
+    ds = Dataset.empty(source="chicago")
+    ds.tables["counts"] = example_counts()
+    dataset = ds.save(tmp_path / "dataset")
+    site = render_reports(dataset, tmp_path / "chicago", report_set="chicago", progress=False,
+                          notebooks=[notebook_path("00-summary")])
+    seen = _visible(site.pages[0])
+    text = " ".join(" ".join(seen.text).split())
+    assert text.index("Chicago public records: summary") < text.index("never identify students")
+    assert "no ATA rate is computed" in text
+    assert text.index("Alternatives-to-arrest rate: not computed from these records.") < text.index("31.9%")
+    assert ("Juvenile arrests kept out of court (station adjustments): 31.9% (95% interval 29.4% – 34.5%)"
+            in text)
+    assert "406 of 1,274 juvenile arrests with a recorded disposition" in text
+    manifest = json.loads((site.index.parent / "site.json").read_text())
+    assert manifest["set"] == "chicago" and manifest["headline"]["value"] == "31.9%"
+    assert "no ATA rate is computed" in manifest["headline"]["note"]

@@ -22,7 +22,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -45,7 +45,10 @@ class Headline:
     ``value`` is the published rate ("56.1%") or "" when nothing may be published; ``interval``
     its 95% interval in words; ``basis`` what it counts; ``note`` what the records cannot show
     (e.g. why no alternatives-to-arrest rate exists); ``trend`` the same measure per school year
-    (suppressed rates table) for the summary chart, or None.
+    (suppressed rates table) for the summary chart, or None; ``sources`` the record families the
+    number comes from (the chart's source line); ``instead_of`` the measure this one stands in
+    for when the records cannot give it (pages then say so first); ``findings`` further plain
+    sentences for the summary page.
     """
 
     measure: str
@@ -55,6 +58,8 @@ class Headline:
     note: str = ""
     trend: pd.DataFrame | None = field(default=None, compare=False, repr=False)
     sources: tuple[str, ...] = ()
+    instead_of: str = ""
+    findings: tuple[str, ...] = ()
 
     @property
     def computed(self) -> bool:
@@ -68,6 +73,8 @@ class Headline:
             >>> Headline("Alternatives-to-arrest rate", "56.1%", "54.2% – 58.0%", "1,439 of 2,565 contacts").sentence()
             'Alternatives-to-arrest rate: 56.1% (95% interval 54.2% – 58.0%; 1,439 of 2,565 contacts)'
         """
+        if self.instead_of:
+            return f"{self.instead_of}: not computed. {self.note}".strip()
         if not self.computed:
             return f"{self.measure}: not computed. {self.note}".strip()
         detail = "; ".join(part for part in (f"95% interval {self.interval}" if self.interval else "", self.basis)
@@ -76,7 +83,7 @@ class Headline:
 
     def as_dict(self) -> dict:
         """JSON-ready fields (site.json), with ``computed`` and without the trend table."""
-        out = {name: getattr(self, name) for name in ("measure", "value", "interval", "basis", "note")}
+        out = {name: getattr(self, name) for name in ("measure", "value", "interval", "basis", "note", "instead_of")}
         return {**out, "computed": self.computed, "sentence": self.sentence()}
 
 
@@ -126,7 +133,7 @@ def _from_row(measure: str, row: pd.Series | None, counted: str, *, empty_note: 
     interval = "" if pd.isna(row["ci_low"]) else f"{percent(row['ci_low'])} – {percent(row['ci_high'])}"
     basis = f"{count_text(row['numerator_display'])} of {count_text(row['denominator_display'])} {counted}"
     if not pd.isna(row.get("unknown_share")):
-        basis += f"; outcome unknown for {100 * float(row['unknown_share']):.0f}% more"
+        basis += f"; {100 * float(row['unknown_share']):.0f}% more had no recorded outcome and are not counted"
     return Headline(measure, str(row["rate_display"]), interval, basis, trend=trend)
 
 
@@ -143,10 +150,31 @@ def ata_headline(ds, min_n: int = 10) -> Headline:
     from sro_analysis.metrics.rates import rates
 
     row = _published_row(rates(ds, measure="ata", by="all"), min_n)
-    return _from_row("Alternatives-to-arrest rate", row, "student contacts with a known outcome",
-                     empty_note="No contact in these records meets the definition (a student suspect, "
-                                "school-related, with police contact and a known outcome).",
-                     trend=_trend(rates(ds, measure="ata", by="school_year"), min_n))
+    found = _from_row("Alternatives-to-arrest rate", row, "student contacts with a known outcome",
+                      empty_note="No contact in these records meets the definition (a student suspect, "
+                                 "school-related, with police contact and a known outcome).",
+                      trend=_trend(rates(ds, measure="ata", by="school_year"), min_n))
+    if not found.computed:
+        return found
+    return replace(found, findings=(school_tiers_sentence(rates(ds, measure="ata", by="school"), min_n),))
+
+
+def school_tiers_sentence(by_school: pd.DataFrame, min_n: int = 10) -> str:
+    """How many schools the empirical-Bayes tiers set apart from the area rate, in one sentence."""
+    from sro_analysis.metrics.shrinkage import EB_TIERS, empirical_bayes
+    from sro_analysis.notebooks import comparable_units
+
+    compared, drawn, target = comparable_units(by_school, min_n=min_n)
+    if len(drawn) < 2:
+        return "Fewer than two schools have a rate that may be published, so schools are not compared."
+    tiers = empirical_bayes(drawn, x="numerator", n="denominator", unit="unit_id", min_n=min_n,
+                            target=target)["tier"].value_counts()
+    below, above = int(tiers.get(EB_TIERS[0], 0)), int(tiers.get(EB_TIERS[2], 0))
+    return (f"Of {len(drawn)} schools with a publishable rate, {below} {'is' if below == 1 else 'are'} credibly "
+            f"below the rate pooled over the compared schools ({percent(target)}) and {above} credibly above "
+            f"it (empirical-Bayes tiers); the others cannot be told apart from it. {len(compared) - len(drawn)} "
+            "more schools are not compared because their rate is withheld (too few contacts, or a count of 1-9). "
+            "Details: [Alternatives to arrest, by school](02-alternatives-by-school.html).")
 
 
 #: Why Chicago has no alternatives-to-arrest rate, in the words the index and summary use.
@@ -174,13 +202,14 @@ def chicago_headline(ds, min_n: int = 10) -> Headline:
     measure = "Juvenile arrests kept out of court (station adjustments)"
     counts = ds.counts[ds.counts["source"] == "cpd_juvenile_dispositions"]
     if counts.empty:
-        return Headline(measure, "", note=CHICAGO_NOTE + " The juvenile disposition counts are not in this Dataset.")
+        return Headline(measure, "", note=CHICAGO_NOTE + " The juvenile disposition counts are not in this Dataset.",
+                        instead_of="Alternatives-to-arrest rate")
     row = _published_row(rates_from_counts(counts, measure="fpa", by="all"), min_n)
     found = _from_row(measure, row, "juvenile arrests with a recorded disposition", empty_note="")
     trend = _trend(rates_from_counts(counts, measure="fpa", by="school_year"), min_n)
     return Headline(found.measure, found.value, found.interval, found.basis,
                     " ".join(part for part in (CHICAGO_NOTE, found.note) if part), trend=trend,
-                    sources=("CPD juvenile dispositions by police district",))
+                    sources=("CPD juvenile dispositions by police district",), instead_of="Alternatives-to-arrest rate")
 
 
 REPORT_SETS: tuple[ReportSet, ...] = (

@@ -291,7 +291,11 @@ def _ledger_totals(dataset_dir: Path) -> dict[str, int]:
 
 
 def _headline_html(headline: dict) -> str:
-    """The headline of a set as HTML: the number and its interval, or why there is none."""
+    """The headline of a set as HTML: what it cannot show first (if anything), then its number."""
+    first = ""
+    if headline.get("instead_of"):
+        first = (f"<strong>{html.escape(headline['instead_of'])}: not computed from these records.</strong> "
+                 f"{html.escape(headline.get('note', ''))}<br>")
     if headline.get("computed"):
         interval = f" (95% interval {html.escape(headline['interval'])})" if headline.get("interval") else ""
         basis = f"<br><span class=\"q\">{html.escape(headline['basis'])}</span>" if headline.get("basis") else ""
@@ -299,8 +303,8 @@ def _headline_html(headline: dict) -> str:
                 f"{interval}{basis}")
     else:
         text = f"<strong>{html.escape(headline.get('measure', 'Headline'))}: not computed from these records.</strong>"
-    note = f"<br>{html.escape(headline['note'])}" if headline.get("note") else ""
-    return f'<p class="headline">{text}{note}</p>'
+    note = f"<br>{html.escape(headline['note'])}" if headline.get("note") and not first else ""
+    return f'<p class="headline">{first}{text}{note}</p>'
 
 
 def _index_html(title: str, pages: list[tuple[NotebookInfo, str]], provenance: dict, totals: dict,

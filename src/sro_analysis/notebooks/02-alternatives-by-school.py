@@ -81,11 +81,9 @@ for measure, name in names.items():
 # whose outcomes are more than 25% unknown, and contacts matched to no school, are left out.
 
 # %%
-# Units compared: real schools (contacts matched to none are not a school) with known outcomes.
-ata = by_unit[(by_unit["measure"] == "ata") & (by_unit["unit_id"] != "unknown") & (by_unit["denominator"] > 0)
-              & ~by_unit["withheld_unknown"]]
-target = nb.pooled_rate(ata)  # the area rate over every compared school, drawn or not
-drawn = nb.publishable(ata, min_n=min_n)  # a drawn point with its n shown reveals the count: same rules as tables
+# Real schools with known outcomes; drawn only where the rate may be published (a point with its n
+# shown reveals the count); the area rate over every compared school, drawn or not.
+ata, drawn, target = nb.comparable_units(by_unit[by_unit["measure"] == "ata"], min_n=min_n)
 if len(drawn) < 2:
     nb.say(f"Fewer than two {grouping}s have a rate that may be published: no comparison is possible.")
 else:

@@ -89,11 +89,9 @@ if len(shown) and shown["rate"].notna().any():
 scope = "assigned_sro" if has_roster else "all"
 # Readers see salted officer keys, the same as in the public data release.
 per_officer = nb.named(sro.rates(ds, measure="ata", by="officer", officer_scope=scope), ds)
-known = per_officer[~per_officer["withheld_unknown"] & (per_officer["unit_id"] != "unknown")
-                    & (per_officer["denominator"] > 0)]  # "unknown": no deciding officer recorded
-target = nb.pooled_rate(known)
-# Only officers whose rate may be published are drawn: a shrunken estimate with its n can be inverted.
-usable = nb.publishable(known, min_n=min_n)
+# "unknown": no deciding officer recorded. Only officers whose rate may be published are drawn:
+# a shrunken estimate with its n can be inverted.
+known, usable, target = nb.comparable_units(per_officer, min_n=min_n)
 who = "assigned SROs" if has_roster else "officers"
 if len(usable) < 2:
     nb.say(f"Fewer than two {who} have a rate that may be published (at least {min_n} contacts with known "

@@ -37,11 +37,13 @@ import pandas as pd
 __all__ = [
     "NOTEBOOKS",
     "NotebookInfo",
+    "comparable_units",
     "count_text",
     "data_caveats",
     "decision_point_counts",
     "headline_markdown",
     "load",
+    "unknown_share_text",
     "named",
     "natural_key",
     "page_links",
@@ -244,27 +246,45 @@ def named(rates: pd.DataFrame, ds) -> pd.DataFrame:
 
 
 def headline_markdown(headline, ds) -> str:
-    """The summary page's opening: the headline number in plain words, or why there is none."""
+    """The summary page's opening: the headline number in plain words, or first why there is none."""
     span = school_year_range(ds)
-    years = f"school years {span[0]} to {span[1]}" if span and span[1] and span[1] != span[0] else (
-        f"school year {span[0]}" if span else "all years")
+    years = ("all years" if not span else f"school year {span[0]}" if span[0] == span[1]
+             else f"school years {span[0]} to {span[1]}")
+    lines = []
+    if headline.instead_of:  # the question the set cannot answer comes first, with why
+        lines += [f"**{headline.instead_of}: not computed from these records.** {headline.note}", ""]
     if headline.computed:
-        lines = [f"**{headline.measure}: {headline.value}**"
-                 + (f" (95% interval {headline.interval})" if headline.interval else "")
-                 + f", {years}.", "", f"Counted: {headline.basis}." if headline.basis else ""]
-    else:
-        lines = [f"**{headline.measure}: not computed from these records.**"]
-    if headline.note:
-        lines += ["", headline.note]
-    lines += ["", "Definitions, intervals and the publication rules behind every number are on the "
+        lines += [f"**{headline.measure}: {headline.value}**"
+                  + (f" (95% interval {headline.interval})" if headline.interval else "") + f", {years}.", ""]
+        lines += [f"Counted: {headline.basis}.", ""] if headline.basis else []
+        lines += [line for finding in headline.findings for line in (finding, "")]
+    elif not headline.instead_of:
+        lines += [f"**{headline.measure}: not computed from these records.** {headline.note}", ""]
+    if headline.note and headline.computed and not headline.instead_of:
+        lines += [headline.note, ""]
+    lines += ["Definitions, intervals and the publication rules behind every number are on the "
               "[methods page](methods.html)."]
-    return "\n".join(line for line in lines)
+    return "\n".join(lines)
 
 
 def page_links(stems: Sequence[str]) -> str:
     """Markdown list of the detailed pages of a set, each with the question it answers."""
     infos = {n.stem: n for n in NOTEBOOKS}
     return "\n".join(f"- [{infos[s].title}]({s}.html): {infos[s].question}" for s in stems if s in infos)
+
+
+def comparable_units(rates: pd.DataFrame, *, min_n: int = 10) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """Units a funnel or tier compares: (every compared unit, those that may be drawn, the area rate).
+
+    Compared: real units (contacts matched to none are not a unit) with contacts and at most 25%
+    unknown outcomes. Drawn: those whose rate may be published. The area rate is pooled over
+    every compared unit, drawn or not, so withholding a unit does not move the target.
+    """
+    compared = rates[(rates["unit_id"] != "unknown") & (rates["denominator"] > 0)
+                     & ~rates["withheld_unknown"].astype(bool)]
+    if compared.empty:
+        return compared, compared, float("nan")
+    return compared, publishable(compared, min_n=min_n), pooled_rate(compared)
 
 
 def concat_rates(*tables: pd.DataFrame) -> pd.DataFrame:
@@ -385,7 +405,7 @@ def show_link_quality(link_quality: pd.DataFrame, *, min_n: int = 10) -> None:
     low, high = binomial_interval(lq["n"].to_numpy(), lq["denominator"].to_numpy())
     frame = pd.DataFrame({
         "unit_type": "link", "unit_id": lq["entity"].astype(str) + ": " + lq["source"].astype(str).str.rsplit("/", n=1).str[-1],
-        "school_year": "all", "group_type": "method", "group": lq["method"].astype(str) + " (" + lq["status"].astype(str) + ")",
+        "school_year": "all", "group_type": "method", "group": lq["method"].astype(str).replace({"none": "no method"}) + " (" + lq["status"].astype(str) + ")",
         "numerator": lq["n"], "denominator": lq["denominator"], "rate": lq["n"] / lq["denominator"],
         "ci_low": low, "ci_high": high})
     show_rates(frame, min_n=min_n, label="records linked", caption="Link rates by source file and method")
@@ -436,6 +456,28 @@ def _flags(row) -> str:
     return "; ".join(words)
 
 
+def unknown_share_text(share, unknown_shown, n_shown) -> str:
+    """The U column: the share, or for 1-9 unknown contacts the bound a reader can already infer.
+
+    With n shown and 1-9 unknown, U is at most 9 / (n + 9): the bound says no more than "<10"
+    beside n, but reads as a share.
+
+    Example:
+        >>> unknown_share_text(0.04, "36", "904"), unknown_share_text(float("nan"), "<10", "64")
+        ('4%', 'under 13%')
+        >>> unknown_share_text(float("nan"), "<10", "<10")
+        'withheld'
+    """
+    import math
+
+    if not pd.isna(share):
+        return f"{100 * share:.0f}%"
+    if str(unknown_shown) != "<10":
+        return ""
+    n = str(n_shown)
+    return f"under {math.ceil(900 / (int(n) + 9))}%" if n.isdigit() else "withheld"
+
+
 def show_rates(rates: pd.DataFrame, *, min_n: int = 10, caption: str | None = None,
                label: str | None = None) -> pd.DataFrame:
     """Suppress a ``rates`` table (SPEC §3.5) and show it as readers see it; return the suppressed table.
@@ -467,10 +509,9 @@ def show_rates(rates: pd.DataFrame, *, min_n: int = 10, caption: str | None = No
     shown["x"] = t["numerator_display"].map(count_text)
     shown["n"] = t["denominator_display"].map(count_text)
     if "unknown_share" in t:
-        # a share withheld because its count is 1-9 still reads as a share: below 10 of n+U
         small = t["unknown_display"] if "unknown_display" in t else pd.Series("", index=t.index)
-        shown["U (unknown)"] = [f"{100 * u:.0f}%" if not pd.isna(u) else ("withheld (<10)" if d == "<10" else "")
-                                for u, d in zip(t["unknown_share"], small)]
+        shown["U (unknown)"] = [unknown_share_text(u, d, n) for u, d, n in
+                                zip(t["unknown_share"], small, t["denominator_display"])]
     shown["flags"] = [_flags(row) for _, row in t.iterrows()]
     withheld = int(t["suppressed"].sum())
     note = f"{withheld} of {len(t)} rates withheld or coded under the publication rules (see Methods)." if withheld else ""
