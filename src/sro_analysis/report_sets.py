@@ -114,13 +114,21 @@ def percent(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
-def _published_row(rates: pd.DataFrame, min_n: int) -> pd.Series | None:
-    """The single row of a whole-area rates table after suppression (None when it is empty)."""
-    from sro_analysis.metrics.suppression import SuppressionRules, suppress_rates
+def _published(table: pd.DataFrame | None, min_n: int) -> pd.DataFrame:
+    """A rates table after the publication rules (the suppression entry point); empty stays empty."""
+    from sro_analysis.metrics.suppression import suppress_rates
+    from sro_analysis.notebooks import rules_for
 
+    if table is None or len(table) == 0:
+        return pd.DataFrame()
+    return suppress_rates(pd.DataFrame(table), rules=rules_for(min_n)).table
+
+
+def _published_row(rates: pd.DataFrame, min_n: int) -> pd.Series | None:
+    """The single row of a whole-area rates table after suppression (None when nothing is counted)."""
     if rates is None or len(rates) == 0 or int(rates["denominator"].sum()) == 0:
         return None
-    return suppress_rates(pd.DataFrame(rates), rules=SuppressionRules(min_denominator=int(min_n))).table.iloc[0]
+    return _published(rates, min_n).iloc[0]
 
 
 def _from_row(measure: str, row: pd.Series | None, counted: str, *, empty_note: str,
@@ -128,21 +136,13 @@ def _from_row(measure: str, row: pd.Series | None, counted: str, *, empty_note: 
     if row is None:
         return Headline(measure, "", note=empty_note, trend=trend)
     if bool(row["suppressed"]) and row.get("suppression_reason") != "all_or_none_coded":
-        return Headline(measure, "", note=f"Withheld under the publication rules ({row['suppression_reason']}).",
-                        trend=trend)
+        return Headline(measure, "", note="Withheld under the publication rules (too few contacts, or a count "
+                                          "of 1-9 behind it).", trend=trend)
     interval = "" if pd.isna(row["ci_low"]) else f"{percent(row['ci_low'])} – {percent(row['ci_high'])}"
     basis = f"{count_text(row['numerator_display'])} of {count_text(row['denominator_display'])} {counted}"
     if not pd.isna(row.get("unknown_share")):
         basis += f"; {100 * float(row['unknown_share']):.0f}% more had no recorded outcome and are not counted"
     return Headline(measure, str(row["rate_display"]), interval, basis, trend=trend)
-
-
-def _trend(table: pd.DataFrame, min_n: int) -> pd.DataFrame:
-    from sro_analysis.metrics.suppression import SuppressionRules, suppress_rates
-
-    if table is None or len(table) == 0:
-        return pd.DataFrame()
-    return suppress_rates(pd.DataFrame(table), rules=SuppressionRules(min_denominator=int(min_n))).table
 
 
 def ata_headline(ds, min_n: int = 10) -> Headline:
@@ -153,7 +153,7 @@ def ata_headline(ds, min_n: int = 10) -> Headline:
     found = _from_row("Alternatives-to-arrest rate", row, "student contacts with a known outcome",
                       empty_note="No contact in these records meets the definition (a student suspect, "
                                  "school-related, with police contact and a known outcome).",
-                      trend=_trend(rates(ds, measure="ata", by="school_year"), min_n))
+                      trend=_published(rates(ds, measure="ata", by="school_year"), min_n))
     if not found.computed:
         return found
     return replace(found, findings=(school_tiers_sentence(rates(ds, measure="ata", by="school"), min_n),))
@@ -206,7 +206,7 @@ def chicago_headline(ds, min_n: int = 10) -> Headline:
                         instead_of="Alternatives-to-arrest rate")
     row = _published_row(rates_from_counts(counts, measure="fpa", by="all"), min_n)
     found = _from_row(measure, row, "juvenile arrests with a recorded disposition", empty_note="")
-    trend = _trend(rates_from_counts(counts, measure="fpa", by="school_year"), min_n)
+    trend = _published(rates_from_counts(counts, measure="fpa", by="school_year"), min_n)
     return Headline(found.measure, found.value, found.interval, found.basis,
                     " ".join(part for part in (CHICAGO_NOTE, found.note) if part), trend=trend,
                     sources=("CPD juvenile dispositions by police district",), instead_of="Alternatives-to-arrest rate")
