@@ -108,8 +108,7 @@ else:
     with figures.theme("full"):
         nb.show_figure(figures.caterpillar_plot(eb, min_n=min_n, target=target), f"02-caterpillar-ata-by-{grouping}",
                        source=source, figures_dir=figures_dir)
-    tiers = eb[["unit", "tier"]].rename(columns={"unit": grouping})
-    nb.show_table(tiers, caption=f"Tier of each {grouping} with a publishable rate (in name order, not ranked)")
+    nb.show_tiers(eb, grouping, caption=f"Tier of each {grouping} with a publishable rate (in name order, not ranked)")
 
 # %% [markdown]
 # ## Over time

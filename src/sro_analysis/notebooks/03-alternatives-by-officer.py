@@ -101,8 +101,7 @@ else:
     with figures.theme("full"):
         nb.show_figure(figures.caterpillar_plot(eb, min_n=min_n, target=target), f"03-caterpillar-ata-{scope}",
                        source=source, figures_dir=figures_dir)
-    nb.show_table(eb[["unit", "tier"]].rename(columns={"unit": "officer (public key)"}),
-                  caption=f"Tier of each of these {who} (in key order, not ranked)")
+    nb.show_tiers(eb, "officer (public key)", caption=f"Tier of each of these {who} (in key order, not ranked)")
 
 # %% [markdown]
 # ## Per officer rates

@@ -60,6 +60,7 @@ __all__ = [
     "show_link_quality",
     "show_rri",
     "show_table",
+    "show_tiers",
     "source_line",
 ]
 
@@ -285,6 +286,16 @@ def comparable_units(rates: pd.DataFrame, *, min_n: int = 10) -> tuple[pd.DataFr
     if compared.empty:
         return compared, compared, float("nan")
     return compared, publishable(compared, min_n=min_n), pooled_rate(compared)
+
+
+def show_tiers(eb: pd.DataFrame, label: str, *, caption: str) -> None:
+    """Each unit's tier in name order with its reason: the posterior probability of being below the
+    comparison rate (credibly below above 97.5%, credibly above below 2.5%)."""
+    frame = pd.DataFrame({label: eb["unit"].astype(str), "tier": eb["tier"].astype(str),
+                          "probability its rate is below the comparison rate":
+                              [f"{100 * p:.1f}%" for p in eb["prob_below_target"]]})
+    frame = frame.iloc[sorted(range(len(frame)), key=lambda i: natural_key(frame[label].iat[i]))]
+    show_table(frame, caption=caption + ". Credibly below: probability above 97.5%; credibly above: below 2.5%")
 
 
 def concat_rates(*tables: pd.DataFrame) -> pd.DataFrame:
