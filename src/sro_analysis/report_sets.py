@@ -29,7 +29,8 @@ import pandas as pd
 from sro_analysis.notebooks import count_text
 
 __all__ = ["DETAIL_NOTEBOOKS", "REPORT_SETS", "SUMMARY_NOTEBOOK", "Headline", "ReportSet", "ata_headline",
-           "chicago_headline", "percent", "report_set", "report_set_for_source"]
+           "chicago_headline", "percent", "period_words", "report_set", "report_set_for_source",
+           "school_tiers_sentence"]
 
 #: The summary page every set opens with.
 SUMMARY_NOTEBOOK = "00-summary"
@@ -48,7 +49,7 @@ class Headline:
     (suppressed rates table) for the summary chart, or None; ``sources`` the record families the
     number comes from (the chart's source line); ``instead_of`` the measure this one stands in
     for when the records cannot give it (pages then say so first); ``findings`` further plain
-    sentences for the summary page.
+    sentences for the summary page; ``period`` the years the number covers, in words.
     """
 
     measure: str
@@ -60,6 +61,7 @@ class Headline:
     sources: tuple[str, ...] = ()
     instead_of: str = ""
     findings: tuple[str, ...] = ()
+    period: str = ""
 
     @property
     def computed(self) -> bool:
@@ -83,7 +85,8 @@ class Headline:
 
     def as_dict(self) -> dict:
         """JSON-ready fields (site.json), with ``computed`` and without the trend table."""
-        out = {name: getattr(self, name) for name in ("measure", "value", "interval", "basis", "note", "instead_of")}
+        out = {name: getattr(self, name)
+               for name in ("measure", "value", "interval", "basis", "note", "instead_of", "period")}
         return {**out, "computed": self.computed, "sentence": self.sentence()}
 
 
@@ -112,6 +115,20 @@ def percent(value: float) -> str:
         '56.1%'
     """
     return f"{100 * value:.1f}%"
+
+
+def period_words(periods) -> str:
+    """The years a number covers: school years ("2018-19") or calendar years ("2014").
+
+    Example:
+        >>> period_words(["2019-20", "2018-19", "unknown"]), period_words(["2014"])
+        ('school years 2018-19 to 2019-20', 'calendar year 2014')
+    """
+    years = sorted({str(p) for p in periods} - {"unknown", "all", "nan"})
+    if not years:
+        return ""
+    kind = "school year" if "-" in years[0] else "calendar year"
+    return f"{kind} {years[0]}" if len(years) == 1 else f"{kind}s {years[0]} to {years[-1]}"
 
 
 def _published(table: pd.DataFrame | None, min_n: int) -> pd.DataFrame:
@@ -156,7 +173,9 @@ def ata_headline(ds, min_n: int = 10) -> Headline:
                       trend=_published(rates(ds, measure="ata", by="school_year"), min_n))
     if not found.computed:
         return found
-    return replace(found, findings=(school_tiers_sentence(rates(ds, measure="ata", by="school"), min_n),))
+    years = period_words(found.trend["school_year"]) if len(found.trend) else ""
+    return replace(found, period=years,
+                   findings=(school_tiers_sentence(rates(ds, measure="ata", by="school"), min_n),))
 
 
 def school_tiers_sentence(by_school: pd.DataFrame, min_n: int = 10) -> str:
@@ -209,7 +228,8 @@ def chicago_headline(ds, min_n: int = 10) -> Headline:
     trend = _published(rates_from_counts(counts, measure="fpa", by="school_year"), min_n)
     return Headline(found.measure, found.value, found.interval, found.basis,
                     " ".join(part for part in (CHICAGO_NOTE, found.note) if part), trend=trend,
-                    sources=("CPD juvenile dispositions by police district",), instead_of="Alternatives-to-arrest rate")
+                    sources=("CPD juvenile dispositions by police district",), instead_of="Alternatives-to-arrest rate",
+                    period=period_words(counts["period"]))
 
 
 REPORT_SETS: tuple[ReportSet, ...] = (

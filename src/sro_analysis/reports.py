@@ -299,8 +299,9 @@ def _headline_html(headline: dict) -> str:
     if headline.get("computed"):
         interval = f" (95% interval {html.escape(headline['interval'])})" if headline.get("interval") else ""
         basis = f"<br><span class=\"q\">{html.escape(headline['basis'])}</span>" if headline.get("basis") else ""
+        period = f", {html.escape(headline['period'])}" if headline.get("period") else ""
         text = (f"<strong>{html.escape(headline['measure'])}: {html.escape(headline['value'])}</strong>"
-                f"{interval}{basis}")
+                f"{interval}{period}{basis}")
     else:
         text = f"<strong>{html.escape(headline.get('measure', 'Headline'))}: not computed from these records.</strong>"
     note = f"<br>{html.escape(headline['note'])}" if headline.get("note") and not first else ""

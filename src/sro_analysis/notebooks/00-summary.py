@@ -37,8 +37,10 @@ if trend is not None and len(trend) and trend["rate"].notna().sum() >= 2:
         ax.set_ylabel(headline.measure)
         nb.show_figure(ax, "00-trend-headline", source=nb.source_line(ds, headline.sources or None),
                        figures_dir=figures_dir)
+elif trend is not None and len(trend) and trend["rate"].notna().any():
+    nb.say(f"*These records give the number for one year only ({headline.period}): there is no trend to draw.*")
 else:
-    nb.say("*Too few school years with a publishable rate to draw a trend.*")
+    nb.say("*No year has a publishable rate, so no trend is drawn.*")
 
 # %% [markdown]
 # ## What these records can and cannot show

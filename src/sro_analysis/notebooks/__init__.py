@@ -61,6 +61,7 @@ __all__ = [
     "show_rri",
     "show_table",
     "show_tiers",
+    "source_keys",
     "source_line",
 ]
 
@@ -249,8 +250,8 @@ def named(rates: pd.DataFrame, ds) -> pd.DataFrame:
 def headline_markdown(headline, ds) -> str:
     """The summary page's opening: the headline number in plain words, or first why there is none."""
     span = school_year_range(ds)
-    years = ("all years" if not span else f"school year {span[0]}" if span[0] == span[1]
-             else f"school years {span[0]} to {span[1]}")
+    years = headline.period or ("all years" if not span else f"school year {span[0]}" if span[0] == span[1]
+                                else f"school years {span[0]} to {span[1]}")
     lines = []
     if headline.instead_of:  # the question the set cannot answer comes first, with why
         lines += [f"**{headline.instead_of}: not computed from these records.** {headline.note}", ""]
@@ -321,10 +322,23 @@ _SOURCE_NAMES = {
     "cpd_juvenile_dispositions": "CPD juvenile dispositions",
     "cpd_juvenile_arrests_by_district": "CPD juvenile arrests",
     "cpd_juvenile_arrests_daily": "CPD juvenile arrests",
+    "chicago_juvenile": "CPD juvenile arrests and dispositions",
     "cpd_roster": "CPD roster",
     "cps_schools": "CPS school directories",
     "synthetic_release": "synthetic demo release",
 }
+
+
+def source_keys(ds) -> list[str]:
+    """The sources that built a Dataset, sorted (provenance ``sources``; ``adapters`` in older Datasets).
+
+    Example:
+        >>> from sro_analysis.dataset import Dataset
+        >>> source_keys(Dataset.empty(source="demo"))
+        []
+    """
+    found = ds.provenance.get("sources") or ds.provenance.get("adapters") or {}
+    return sorted(found)
 
 
 def source_line(ds, records: Sequence[str] | None = None) -> str:
@@ -332,8 +346,8 @@ def source_line(ds, records: Sequence[str] | None = None) -> str:
     from sro_analysis.figures import source_note
 
     if records is None:
-        adapters = ds.provenance.get("adapters", {}) or {}
-        records = list(dict.fromkeys(_SOURCE_NAMES.get(a, a) for a in sorted(adapters))) or [
+        adapters = source_keys(ds)
+        records = list(dict.fromkeys(_SOURCE_NAMES.get(a, a) for a in adapters)) or [
             str(ds.provenance.get("source", "records"))]
     span = school_year_range(ds) or ("all years", None)
     return source_note(records, span[0], span[1])
@@ -349,7 +363,7 @@ def data_caveats(ds) -> str:
         >>> "No SRO roster" in data_caveats(Dataset.empty(source="demo"))
         True
     """
-    adapters = set((ds.provenance.get("adapters") or {}).keys())
+    adapters = set(source_keys(ds))
     source = str(ds.provenance.get("source", ""))
     bullets = ["Records show what police recorded, not everything that happened: an incident nobody "
                "wrote down is not here, and a blank outcome is counted as *unknown*, never as an "
@@ -368,7 +382,7 @@ def data_caveats(ds) -> str:
         bullets.append("**Chicago crimes exports: `Arrest = false` means no arrest recorded**, not an "
                        "alternative to arrest (the offender may never have been identified). Such rows "
                        "are never counted as diversions.")
-    if "cpd_juvenile_dispositions" in adapters:
+    if "cpd_juvenile_dispositions" in adapters or (ds.counts["source"] == "cpd_juvenile_dispositions").any():
         bullets.append("**Juvenile dispositions are aggregate, by police district** (station adjustments "
                        "vs referral to court). They are Chicago's only public record of alternatives to "
                        "court, but they cannot be tied to a school or an officer.")
