@@ -44,6 +44,13 @@ from sro_analysis import figures
 
 ds = nb.load(dataset_dir, school_years)
 source = nb.source_line(ds)
+answerable = sro.rates(ds, measure="ata", by="all")["denominator"].sum() > 0
+if not answerable:  # say so before anything else: the rest of the page cannot answer the question
+    nb.say("**These records cannot answer this question.** No contact in them meets the definition (a "
+           "student suspect in a school-related incident with police contact and a known outcome): it "
+           "needs records that identify students, by age or student status, at school locations. "
+           "The aggregate juvenile dispositions at the end of this page, if any, are the closest measure "
+           "these records hold; they cannot be tied to a school.")
 nb.say(nb.data_caveats(ds))
 
 # %% [markdown]
@@ -53,10 +60,9 @@ nb.say(nb.data_caveats(ds))
 measures = ["ata", "ata_strict", "custodial_arrest", "fpa"]
 overall = sro.rates(ds, measure=measures, by="all")
 nb.show_rates(overall, min_n=min_n, caption="Alternatives to arrest and companion rates, whole area")
-if overall["denominator"].sum() == 0:
+if not answerable:
     nb.say("**No contact in these records meets the definition** (student suspect, school-related, "
-           "police contact, known outcome), so no alternatives-to-arrest rate can be computed. "
-           "See the data-quality report for why contacts fall outside it.")
+           "police contact, known outcome), so no alternatives-to-arrest rate can be computed.")
 
 # %% [markdown]
 # ## By school
@@ -132,7 +138,7 @@ counts = ds.counts[ds.counts["source"] == "cpd_juvenile_dispositions"]
 if counts.empty:
     nb.say("No aggregate disposition counts in this Dataset.")
 else:
-    fpa = sro.rates_from_counts(counts, measure="fpa", by="district")
+    fpa = nb.named(sro.rates_from_counts(counts, measure="fpa", by="district"), ds)  # districts in number order
     _ = nb.show_rates(fpa, min_n=min_n, caption="Formal-processing avoidance by police district (juvenile dispositions)")
     districts = nb.publishable(fpa[fpa["unit_id"] != "unknown"], min_n=min_n)
     if len(districts) >= 2:
