@@ -33,12 +33,12 @@ $(SALT_FILE):
 report: $(STAMP) $(SALT_FILE) ## The main job: demo + Chicago data -> Datasets, HTML reports, data releases
 	$(MAKE) --no-print-directory demo
 	$(MAKE) --no-print-directory chicago
-	$(BIN)/python -m sro_analysis.reports --index reports
+	$(BIN)/sro-analysis report --index reports
 	@echo "Done. Open reports/index.html"
 
 demo: $(STAMP) $(SALT_FILE) ## Synthetic demo release only
 	$(BIN)/sro-analysis clean --source synthetic --out data/interim/synthetic
-	$(BIN)/sro-analysis report --dataset data/interim/synthetic --out reports/synthetic --name "Synthetic demo district"
+	$(BIN)/sro-analysis report --set synthetic --index reports
 	$(BIN)/sro-analysis publish --dataset data/interim/synthetic --out data/processed/synthetic
 
 chicago: $(STAMP) $(SALT_FILE) ## Real Chicago public records (local mirror if present, else download)
@@ -49,7 +49,7 @@ chicago: $(STAMP) $(SALT_FILE) ## Real Chicago public records (local mirror if p
 	  exit 0; \
 	fi; \
 	$(BIN)/sro-analysis clean --source chicago --raw data/raw/chicago --out data/interim/chicago && \
-	$(BIN)/sro-analysis report --dataset data/interim/chicago --out reports/chicago --name "Chicago public records" && \
+	$(BIN)/sro-analysis report --set chicago --index reports && \
 	$(BIN)/sro-analysis publish --dataset data/interim/chicago --out data/processed/chicago
 
 test: $(STAMP) ## Run the whole test suite (both cores)

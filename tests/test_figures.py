@@ -196,7 +196,8 @@ def test_funnel_labels_units_outside_the_998_limits_only():
 def test_caterpillar_intervals_span_eb_low_to_eb_high():
     eb = _eb()
     ax = caterpillar_plot(eb)
-    shown = eb.loc[eb["n"] >= 10].sort_values("eb_mean").reset_index(drop=True)
+    # name order, first name at the top (y counts from the bottom): never sorted by the estimate
+    shown = eb.loc[eb["n"] >= 10].sort_values("unit", key=lambda u: u.str.lower(), ascending=False).reset_index(drop=True)
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == shown["unit"].tolist()
     by_y = {float(seg[0, 1]): (float(seg[0, 0]), float(seg[1, 0])) for seg in _segments(ax, "caterpillar-intervals")}
@@ -290,7 +291,7 @@ def test_rri_forest_writes_text_for_groups_not_computed():
     assert "reference group (RRI = 1 by definition)" in texts
     assert len(_offsets(ax, "rri-points")) == 1  # asian (3 events) and white get no point
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels[0] == "custodial arrest" and set(labels[1:]) == {"asian", "black", "white"}
+    assert labels[0] == "custodial arrest" and set(labels[1:]) == {"Asian", "Black", "White"}  # reader words
 
 
 # --- de-escalation -------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ def clean(source, raw_dir, out_dir, mapping, roster, allow_unused, scheduler, wo
     """
     from rich.console import Console
 
-    from sro_analysis import clean as cleaning
+    from sro_analysis.clean import clean as clean_records
     from sro_analysis.ledger import summarise
 
     # Off a terminal (CI logs, pipes) rich would squeeze tables to 80 columns: give them room.
@@ -95,7 +95,7 @@ def clean(source, raw_dir, out_dir, mapping, roster, allow_unused, scheduler, wo
             raise UserError(f"--source {source} needs --raw DIR (the folder holding the files)")
         if not raw_dir.exists():
             raise UserError(f"raw folder {raw_dir} does not exist")
-        ds = cleaning.clean(source, raw_dir, sources=sources, roster=roster, progress=not quiet,
+        ds = clean_records(source, raw_dir, sources=sources, roster=roster, progress=not quiet,
                             parameters={"seed": seed} if source == "synthetic" else {}, allow_unused=allow_unused,
                             scheduler=scheduler, work_dir=work_dir, memory_limit=memory_limit)
         ds.save(out_dir)
@@ -219,22 +219,57 @@ def publish(dataset_dir, out_dir, tier, officer_identity, min_n):
     click.echo(release.summary())
 
 
+def _report_set_choices() -> list[str]:
+    from sro_analysis.report_sets import REPORT_SETS
+
+    return [s.key for s in REPORT_SETS]
+
+
 @main.command()
-@click.option("--dataset", "dataset_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
-              help="A Dataset folder written by `sro-analysis clean`.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Report site folder, e.g. reports/chicago.")
-@click.option("--name", default=None, help="Title of the report set (default: the dataset's source).")
+@click.option("--set", "set_key", type=click.Choice(_report_set_choices()), default=None,
+              help="A registered report set (its Dataset folder and notebooks; see sro_analysis.report_sets). "
+              "--dataset and --out default to the set's Dataset folder and reports/SET.")
+@click.option("--dataset", "dataset_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="A Dataset folder written by `sro-analysis clean` (its source picks the report set).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Report site folder, e.g. reports/chicago.")
+@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write INDEX/index.html listing every rendered report set with its headline number "
+              "(alone, or after rendering a set).")
+@click.option("--name", default=None, help="Title of the report set (default: the set's title).")
 @click.option("--min-n", type=int, default=10, show_default=True, help="Suppression threshold passed to every notebook.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
-def report(dataset_dir, out_dir, name, min_n, quiet):
-    """Execute every notebook on a Dataset and render an HTML report site with an index."""
-    from sro_analysis import reports
+def report(set_key, dataset_dir, out_dir, index_dir, name, min_n, quiet):
+    """Execute a report set's notebooks on a Dataset and render an HTML site: a summary page with
+    the headline number, the detailed pages and the methods.
 
-    try:
-        site = reports.render_reports(dataset_dir, out_dir, title=name, parameters={"min_n": min_n}, progress=not quiet)
-    except reports.ReportError as exc:
-        _fail(exc)
-    click.echo(f"{len(site.pages)} report(s) written; open {site.index}")
+    \b
+    Examples:
+      sro-analysis report --set synthetic --index reports     # data/interim/synthetic -> reports/synthetic
+      sro-analysis report --dataset data/interim/nyc --out reports/nyc
+      sro-analysis report --index reports                     # only the list of sets
+    """
+    from sro_analysis import reports
+    from sro_analysis.report_sets import report_set
+
+    chosen = report_set(set_key) if set_key else None
+    if chosen is not None:
+        dataset_dir = dataset_dir or Path(chosen.dataset)
+        out_dir = out_dir or Path("reports") / chosen.key
+    if dataset_dir is None and index_dir is None:
+        raise UserError("give --set SET, --dataset DIR with --out DIR, or --index DIR")
+    if dataset_dir is not None:
+        if out_dir is None:
+            raise UserError("--dataset needs --out DIR (or use --set)")
+        if not dataset_dir.is_dir():
+            raise UserError(f"Dataset folder {dataset_dir} does not exist; create it with `sro-analysis clean`")
+        try:
+            site = reports.render_reports(dataset_dir, out_dir, title=name, parameters={"min_n": min_n},
+                                          progress=not quiet, report_set=chosen)
+        except reports.ReportError as exc:
+            _fail(exc)
+        click.echo(f"{len(site.pages)} report(s) written; open {site.index}")
+    if index_dir is not None:
+        click.echo(f"wrote {reports.write_site_index(index_dir)}")
 
 
 @main.command()

@@ -10,22 +10,24 @@ notebook succeeded, so a failing cell leaves the previous site (or nothing) and 
 
 Layout of a report set::
 
-    OUT/index.html            the reports, their questions, the data's provenance, the version
+    OUT/index.html            the headline, the reports, their questions, the data's provenance
+    OUT/00-summary.html       the summary page: headline in words, one chart, caveats, links
+    OUT/methods.html          docs/methods.md (definitions, statistics, publication rules)
     OUT/NN-name.html          one page per notebook
     OUT/figures/NN-name/      every figure as SVG, PDF, PNG, CSV of the plotted numbers, alt text
     OUT/site.json             title, source, pages (read by write_site_index)
 
-``python -m sro_analysis.reports --index reports`` writes ``reports/index.html`` listing every
-report set folder.
+``sro-analysis report --index reports`` writes ``reports/index.html`` listing every report set
+folder with its headline number (the report sets themselves are registered in
+:mod:`sro_analysis.report_sets`).
 
 Example:
-    >>> [p.stem for p in notebook_files()][:1]
-    ['01-data-quality']
+    >>> [p.stem for p in notebook_files()][:2]
+    ['00-summary', '01-data-quality']
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
 import html
 import json
@@ -37,9 +39,11 @@ from pathlib import Path
 from sro_analysis import __version__
 from sro_analysis.atomic import atomic_directory, write_text_atomic
 from sro_analysis.notebooks import NOTEBOOKS, NotebookInfo, notebook_path
+from sro_analysis.report_sets import REPORT_SETS, ReportSet, report_set_for_source
+from sro_analysis.report_sets import report_set as registered_set
 
-__all__ = ["ReportError", "ReportSite", "execute_notebook", "main", "notebook_files", "render_reports",
-           "write_site_index"]
+__all__ = ["ReportError", "ReportSite", "execute_notebook", "methods_markdown", "notebook_files", "render_reports",
+           "write_methods_page", "write_site_index"]
 
 #: Seconds one cell may run before the report fails.
 CELL_TIMEOUT = 600
@@ -166,7 +170,8 @@ _TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
 {%- block extra_css -%}
 <style type="text/css">
 main { max-width: 62rem; margin: 0 auto; padding: 1rem 1.5rem 3rem; }
-.sro-nav { font-size: 0.9rem; margin-bottom: 1rem; }
+.sro-nav { font-size: 0.9rem; margin: 0 auto 1rem; max-width: 62rem; padding: 0 1.5rem;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 table.sro-table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.85rem; }
 table.sro-table caption { caption-side: top; text-align: left; font-weight: 600; padding: 0.25rem 0; }
 table.sro-table th, table.sro-table td { padding: 0.2rem 0.6rem; border-bottom: 1px solid #ddd; }
@@ -174,14 +179,15 @@ table.sro-table td { white-space: nowrap; }
 table.sro-table td:last-child { white-space: normal; }
 .jp-RenderedHTMLCommon table.sro-table td:last-child, .jp-RenderedHTMLCommon table.sro-table th:last-child { text-align: left; }
 .jp-RenderedHTMLCommon table.sro-table td:first-child, .jp-RenderedHTMLCommon table.sro-table th:first-child { text-align: left; }
-.jp-RenderedHTMLCommon table.sro-table td:first-child { white-space: normal; overflow-wrap: anywhere; }
+.jp-RenderedHTMLCommon table.sro-table td:first-child { white-space: normal; min-width: 14rem; }
 .jp-RenderedImage img { max-width: 100%; height: auto; }
-.sro-footer { margin-top: 3rem; font-size: 0.8rem; color: #555; }
+.sro-footer { margin: 3rem auto 0; max-width: 62rem; padding: 0 1.5rem; font-size: 0.8rem; color: #555;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 </style>
 {%- endblock extra_css -%}
 {% block body_header %}
 {{ super() }}
-<nav class="sro-nav"><a href="index.html">&larr; All reports</a></nav>
+<nav class="sro-nav"><a href="index.html">&larr; This report set</a> &middot; <a href="00-summary.html">Summary</a> &middot; <a href="methods.html">Methods</a></nav>
 {% endblock body_header %}
 {% block body_footer %}
 <footer class="sro-footer">{{ nb.metadata.get('sro_footer', '') | escape_html_keep_quotes }}</footer>
@@ -284,8 +290,26 @@ def _ledger_totals(dataset_dir: Path) -> dict[str, int]:
     return {"raw rows": int(len(ledger)), **{s: int(counts.get(s, 0)) for s in ("kept", "merged", "rejected")}}
 
 
+def _headline_html(headline: dict) -> str:
+    """The headline of a set as HTML: what it cannot show first (if anything), then its number."""
+    first = ""
+    if headline.get("instead_of"):
+        first = (f"<strong>{html.escape(headline['instead_of'])}: not computed from these records.</strong> "
+                 f"{html.escape(headline.get('note', ''))}<br>")
+    if headline.get("computed"):
+        interval = f" (95% interval {html.escape(headline['interval'])})" if headline.get("interval") else ""
+        basis = f"<br><span class=\"q\">{html.escape(headline['basis'])}</span>" if headline.get("basis") else ""
+        period = f", {html.escape(headline['period'])}" if headline.get("period") else ""
+        text = (f"<strong>{html.escape(headline['measure'])}: {html.escape(headline['value'])}</strong>"
+                f"{interval}{period}{basis}")
+    else:
+        text = f"<strong>{html.escape(headline.get('measure', 'Headline'))}: not computed from these records.</strong>"
+    note = f"<br>{html.escape(headline['note'])}" if headline.get("note") and not first else ""
+    return f'<p class="headline">{first}{text}{note}</p>'
+
+
 def _index_html(title: str, pages: list[tuple[NotebookInfo, str]], provenance: dict, totals: dict,
-                parameters: dict) -> str:
+                parameters: dict, headline: dict | None = None, assignments: int = 0) -> str:
     items = "\n".join(
         f'<li><a href="{html.escape(href)}"><strong>{html.escape(info.title)}</strong></a>'
         f'<br><span class="q">{html.escape(info.question)}</span></li>' for info, href in pages)
@@ -294,12 +318,16 @@ def _index_html(title: str, pages: list[tuple[NotebookInfo, str]], provenance: d
         f"<tr><td>{html.escape(str(i.get('path', '')))}</td><td class='num'>{int(i.get('bytes', 0)):,}</td>"
         f"<td><code>{html.escape(str(i.get('sha256', '')))}</code></td></tr>" for i in inputs)
     roster = provenance.get("roster")
-    roster_line = (f"<p>SRO roster: {html.escape(str(roster.get('path')))} "
-                   f"(<code>{html.escape(str(roster.get('sha256')))}</code>)</p>" if isinstance(roster, dict)
-                   else "<p>SRO roster: none supplied (assigned-SRO analyses are not possible).</p>")
+    if isinstance(roster, dict):
+        roster_line = (f"<p>SRO roster: {html.escape(str(roster.get('path')))} "
+                       f"(<code>{html.escape(str(roster.get('sha256')))}</code>)</p>")
+    elif assignments:  # a roster that came with the source's own files (e.g. the synthetic release)
+        roster_line = f"<p>SRO roster: {assignments:,} assignments, from the source's own files.</p>"
+    else:
+        roster_line = "<p>SRO roster: none supplied (assigned-SRO analyses are not possible).</p>"
     ledger = ", ".join(f"{v:,} {k}" for k, v in totals.items())
     params = ", ".join(f"{html.escape(k)} = {html.escape(repr(v))}" for k, v in sorted(parameters.items()))
-    body = (f"<h1>{html.escape(title)}</h1>\n"
+    body = (f"<h1>{html.escape(title)}</h1>\n" + (_headline_html(headline) + "\n" if headline else "") +
             f"<p>Reports on the Dataset from source <strong>{html.escape(str(provenance.get('source', '?')))}</strong>, "
             f"cleaned with sro-analysis {html.escape(str(provenance.get('package_version', '?')))}; "
             f"rendered with sro-analysis {html.escape(__version__)}. Parameters: {params}.</p>\n"
@@ -309,25 +337,29 @@ def _index_html(title: str, pages: list[tuple[NotebookInfo, str]], provenance: d
             f"<table>\n<thead><tr><th>input file</th><th>bytes</th><th>sha256</th></tr></thead>\n<tbody>\n{rows}\n"
             f"</tbody>\n</table>\n"
             "<p>Figures, with the numbers plotted (CSV) and their alt text, are in <code>figures/</code>. "
-            "Tables and figures are aggregates under the publication rules of SPEC §3.5: no record-level "
-            "juvenile data, counts of 1-9 shown as \"&lt;10\", no dates finer than the school year.</p>")
+            "Tables and figures are aggregates under the <a href=\"methods.html#publication-rules\">publication "
+            "rules</a>: no record-level juvenile data, counts of 1-9 shown as \"&lt;10\", no dates finer than the "
+            "school year. Definitions and statistics: <a href=\"methods.html\">methods</a>.</p>")
     return _page(title, body)
 
 
 # -- the command --------------------------------------------------------------------------------
 
 def render_reports(dataset_dir: str | os.PathLike, out_dir: str | os.PathLike, *, title: str | None = None,
-                   parameters: dict | None = None, progress=True, notebooks: list[Path] | None = None) -> ReportSite:
-    """Execute every report notebook on a Dataset and write an HTML site to ``out_dir`` atomically.
+                   parameters: dict | None = None, progress=True, notebooks: list[Path] | None = None,
+                   report_set: str | ReportSet | None = None) -> ReportSite:
+    """Execute a report set's notebooks on a Dataset and write an HTML site to ``out_dir`` atomically.
 
     Args:
         dataset_dir: a Dataset folder written by ``sro-analysis clean``.
         out_dir: the report set folder (replaced as a whole on success, untouched on failure).
-        title: title of the report set; default from the Dataset's source.
+        title: title of the report set; default the set's title.
         parameters: values for the notebooks' ``parameters`` cells (e.g. ``{"min_n": 10}``);
-            ``dataset_dir`` and ``figures_dir`` are set here.
+            ``dataset_dir``, ``figures_dir`` and ``report_set`` are set here.
         progress: show a progress bar (or a callable ``advance(step, description)``).
-        notebooks: notebook files to run (default: all five, in order).
+        notebooks: notebook files to run (default: the set's pages, the summary first).
+        report_set: a key of :data:`~sro_analysis.report_sets.REPORT_SETS` or a
+            :class:`~sro_analysis.report_sets.ReportSet`; default the set of the Dataset's source.
 
     Returns:
         A :class:`ReportSite`.
@@ -336,29 +368,22 @@ def render_reports(dataset_dir: str | os.PathLike, out_dir: str | os.PathLike, *
         ReportError: a cell failed (notebook, cell excerpt and error in the message), or a
             parameter names nothing any notebook accepts.
     """
-    import jupytext
-
-    from sro_analysis.progress import progress_bar
-
     dataset_dir = Path(dataset_dir).resolve()
     out_dir = Path(out_dir)
-    files = list(notebooks) if notebooks is not None else notebook_files()
-    infos = {i.stem: i for i in NOTEBOOKS}
-    user = dict(parameters or {})
-    accepted = set()
-    for path in files:
-        nb = jupytext.read(path)
-        cell = next((c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
-        accepted |= set(_parameter_names(cell.source)) if cell is not None else set()
-    unknown = sorted(set(user) - accepted)
-    if unknown:
-        raise ReportError(f"parameter(s) {unknown} are not accepted by any notebook; accepted: {sorted(accepted)}")
     provenance = {}
     if (dataset_dir / "provenance.json").exists():
         provenance = json.loads((dataset_dir / "provenance.json").read_text(encoding="utf-8"))
-    title = title or f"{str(provenance.get('source', dataset_dir.name)).capitalize()} reports"
+    chosen = _chosen_set(report_set, provenance, dataset_dir)
+    files = list(notebooks) if notebooks is not None else [notebook_path(stem) for stem in chosen.pages]
+    infos = {i.stem: i for i in NOTEBOOKS}
+    user = dict(parameters or {})
+    _check_parameters(files, user)
+    title = title or chosen.title
     footer = (f"Rendered by sro-analysis {__version__} from the Dataset of source "
-              f"{provenance.get('source', '?')}. Aggregates only, under the publication rules of SPEC §3.5.")
+              f"{provenance.get('source', '?')}. Aggregates only, under the publication rules on the methods page.")
+    registered = chosen.key in {s.key for s in REPORT_SETS}
+
+    from sro_analysis.progress import progress_bar
 
     officer_names = _officer_names(dataset_dir)
     written: list[tuple[NotebookInfo, str]] = []
@@ -368,21 +393,78 @@ def render_reports(dataset_dir: str | os.PathLike, out_dir: str | os.PathLike, *
             info = infos.get(path.stem, NotebookInfo(path.stem, path.stem, ""))
             advance(description=f"report {path.stem}")
             values = {"min_n": 10, **user, "dataset_dir": str(dataset_dir),
-                      "figures_dir": str(Path("figures") / path.stem)}
+                      "figures_dir": str(Path("figures") / path.stem), "report_set": chosen.key if registered else ""}
             nb = execute_notebook(path, values, workdir=tmp)
             page = tmp / f"{path.stem}.html"
             write_text_atomic(page, render_html(nb, title=f"{info.title}: {title}", footer=footer))
             _scan(page, min_n=int(values["min_n"]), officer_names=officer_names)
             written.append((info, page.name))
             advance(step=1)
+        headline, assignments = _set_headline(chosen, dataset_dir, user) if dataset_dir.is_dir() else ({}, 0)
         totals = _ledger_totals(dataset_dir) if (dataset_dir / "ledger.parquet").exists() else {}
         shown_params = {k: v for k, v in {"min_n": 10, **user}.items()}
-        write_text_atomic(tmp / "index.html", _index_html(title, written, provenance, totals, shown_params))
-        manifest = {"title": title, "source": provenance.get("source"), "package_version": __version__,
+        write_text_atomic(tmp / "index.html", _index_html(title, written, provenance, totals, shown_params,
+                                                           headline, assignments))
+        write_methods_page(tmp / "methods.html")
+        manifest = {"title": title, "set": chosen.key, "source": provenance.get("source"),
+                    "package_version": __version__, "headline": headline,
                     "pages": [{"file": href, "title": info.title, "question": info.question} for info, href in written]}
         write_text_atomic(tmp / "site.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         _publishable_modes(tmp)
     return ReportSite(pages=[out_dir / href for _, href in written], index=out_dir / "index.html")
+
+
+def _chosen_set(report_set, provenance: dict, dataset_dir: Path) -> ReportSet:
+    if isinstance(report_set, ReportSet):
+        return report_set
+    if report_set:
+        try:
+            return registered_set(report_set)
+        except KeyError as exc:
+            raise ReportError(str(exc.args[0])) from exc
+    return report_set_for_source(str(provenance.get("source", dataset_dir.name)))
+
+
+def _check_parameters(files: list[Path], user: dict) -> None:
+    """Refuse a parameter no notebook of the set accepts (a typo would otherwise be ignored)."""
+    import jupytext
+
+    accepted = set()
+    for path in files:
+        nb = jupytext.read(path)
+        cell = next((c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+        accepted |= set(_parameter_names(cell.source)) if cell is not None else set()
+    unknown = sorted(set(user) - accepted)
+    if unknown:
+        raise ReportError(f"parameter(s) {unknown} are not accepted by any notebook; accepted: {sorted(accepted)}")
+
+
+def _set_headline(chosen: ReportSet, dataset_dir: Path, user: dict) -> tuple[dict, int]:
+    """The set's headline (as the summary page shows it) and the number of SRO assignments."""
+    from sro_analysis.notebooks import load
+
+    ds = load(dataset_dir, user.get("school_years"))
+    return chosen.headline(ds, int(user.get("min_n", 10))).as_dict(), int(len(ds.sro_assignments))
+
+
+def methods_markdown() -> str:
+    """The methods text (``sro_analysis/methods.md``, ``docs/methods.md`` in a checkout)."""
+    return (Path(__file__).resolve().parent / "methods.md").read_text(encoding="utf-8")
+
+
+def write_methods_page(path: Path) -> Path:
+    """Render the methods text to ``path``, each section heading with an anchor (``#publication-rules``)."""
+    import re
+
+    import mistune
+
+    body = mistune.html(methods_markdown())
+    body = re.sub(r"<h([23])>([^<]+)</h\1>",
+                  lambda m: f'<h{m.group(1)} id="{re.sub(r"[^a-z0-9]+", "-", m.group(2).lower()).strip("-")}">'
+                            f"{m.group(2)}</h{m.group(1)}>", body)
+    nav = '<nav><a href="index.html">&larr; Reports</a></nav>\n'
+    write_text_atomic(path, _page("Methods: sro-analysis reports", nav + body))
+    return path
 
 
 def _publishable_modes(folder: Path) -> None:
@@ -392,47 +474,31 @@ def _publishable_modes(folder: Path) -> None:
 
 
 def write_site_index(reports_root: str | os.PathLike) -> Path:
-    """Write ``reports_root/index.html`` listing every report set folder (those holding a ``site.json``)."""
+    """Write ``reports_root/index.html`` listing every report set folder (those holding a ``site.json``).
+
+    Each set is listed with its headline number (or why there is none), its summary page and the
+    detailed pages; the methods page is written beside the index.
+    """
     root = Path(reports_root)
     root.mkdir(parents=True, exist_ok=True)
     sets = []
     for manifest in sorted(root.glob("*/site.json")):
         meta = json.loads(manifest.read_text(encoding="utf-8"))
-        pages = "".join(f'<li><a href="{html.escape(manifest.parent.name)}/{html.escape(p["file"])}">'
-                        f'{html.escape(p["title"])}</a></li>' for p in meta.get("pages", []))
-        sets.append(f'<h2><a href="{html.escape(manifest.parent.name)}/index.html">{html.escape(meta.get("title", manifest.parent.name))}</a></h2>\n'
-                    f'<p>Source: {html.escape(str(meta.get("source")))}; rendered with sro-analysis '
+        folder = html.escape(manifest.parent.name)
+        pages = "".join(f'<li><a href="{folder}/{html.escape(p["file"])}">{html.escape(p["title"])}</a></li>'
+                        for p in meta.get("pages", []))
+        headline = _headline_html(meta["headline"]) if meta.get("headline") else ""
+        sets.append(f'<h2><a href="{folder}/index.html">{html.escape(meta.get("title", manifest.parent.name))}</a></h2>\n'
+                    f"{headline}\n"
+                    f'<p class="q">Source: {html.escape(str(meta.get("source")))}; rendered with sro-analysis '
                     f'{html.escape(str(meta.get("package_version")))}.</p>\n<ul>{pages}</ul>')
     body = ("<h1>sro-analysis reports</h1>\n<p>Alternatives to arrest, de-escalation and disparities in police "
-            "work in schools. Each report set below opens with the provenance of its data.</p>\n"
+            "work in schools. Each report set opens with a summary page; definitions, statistics and the "
+            "publication rules are on the <a href=\"methods.html\">methods page</a>.</p>\n"
             + ("\n".join(sets) if sets else "<p>No report set has been rendered yet (run <code>make report</code>).</p>"))
     path = root / "index.html"
     write_text_atomic(path, _page("sro-analysis reports", body))
-    os.chmod(path, 0o644)
+    write_methods_page(root / "methods.html")
+    for page in (path, root / "methods.html"):
+        os.chmod(page, 0o644)
     return path
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m sro_analysis.reports --index reports`` (site index) or ``--dataset D --out O`` (one set)."""
-    parser = argparse.ArgumentParser(prog="python -m sro_analysis.reports", description=__doc__.splitlines()[0])
-    parser.add_argument("--index", metavar="REPORTS_DIR", help="write REPORTS_DIR/index.html listing every report set")
-    parser.add_argument("--dataset", help="Dataset folder to render")
-    parser.add_argument("--out", help="report set folder to write")
-    parser.add_argument("--title", default=None)
-    args = parser.parse_args(argv)
-    if args.dataset and args.out:
-        try:
-            site = render_reports(args.dataset, args.out, title=args.title)
-        except ReportError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        print(f"{len(site.pages)} report(s) written; open {site.index}")
-    if args.index:
-        print(f"wrote {write_site_index(args.index)}")
-    if not args.index and not (args.dataset and args.out):
-        parser.error("give --index REPORTS_DIR, or --dataset and --out")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -53,13 +53,38 @@ def require_columns(data: pd.DataFrame, columns: Iterable[str | None], func: str
 
 
 def percent_axis(axis) -> None:
-    """Format a 0..1 rate axis as percentages."""
+    """Format a 0..1 rate axis as whole percentages, ticks on whole percents (never 2.5% shown as "2%")."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10], min_n_ticks=3))
     axis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
 
 
+#: Reader words for the codes of measures, decision points and the registry's vocabularies (the
+#: report tables use them too, capitalised); any other code reads with spaces for underscores.
+READER_LABELS = {
+    "ata": "Alternatives to arrest (ATA)", "ata_strict": "ATA-strict (no citations)",
+    "custodial_arrest": "custodial arrest", "fpa": "kept out of court (FPA)",
+    "force_per_contact": "force per contact", "deescalation_documented": "de-escalation documented",
+    "formal_processing": "formal processing", "assigned_sro": "assigned SROs",
+    "unknown": "unknown",
+    "hispanic_latino": "Hispanic or Latino", "asian": "Asian", "black": "Black", "white": "White",
+    "american_indian_alaska_native": "American Indian or Alaska Native",
+    "native_hawaiian_pacific_islander": "Native Hawaiian or Pacific Islander", "two_or_more": "two or more races",
+    "assailant_assault": "assailant (assault)", "assailant_battery": "assailant (battery)",
+    "assailant_deadly_force": "assailant (deadly force)",
+}
+
+
 def pretty(label: object) -> str:
-    """Snake-case codes to reader text: 'assailant_deadly_force' -> 'assailant deadly force'."""
-    return str(label).replace("_", " ")
+    """Codes to reader text: a known code by its words, any other with spaces for underscores.
+
+    Example:
+        >>> pretty("american_indian_alaska_native"), pretty("assailant_deadly_force"), pretty("school_year")
+        ('American Indian or Alaska Native', 'assailant (deadly force)', 'school year')
+    """
+    text = str(label)
+    return READER_LABELS.get(text.lower().replace(" ", "_"), text.replace("_", " "))
 
 
 def wrap_for(ax: Axes, text: str, fontsize: float, share: float = 1.0) -> str:

@@ -139,7 +139,7 @@ def rri_forest_plot(
     not_done = int((~frame["computed"] & ~is_reference).sum())
     lines = ["Squares: RRI; lines: 95% intervals; 1 = same rate as the reference group."]
     if not_done:
-        lines.append(f"{not_done} RRI(s) not computed (base < 10, events < 5 or group < 1% of enrolment, SPEC §3.4).")
+        lines.append(f"{not_done} RRI(s) not computed (base < 10, events < 5 or group < 1% of enrolment; see Methods).")
     add_note(ax, lines)
 
     parts = [f"{pretty(r.group)} at {pretty(r.stage)} {r.rri:.2f} (95% CI {r.low:.2f} to {r.high:.2f})"

@@ -143,8 +143,8 @@ def trend_plot(
     finite = plotted[["low", "high", "rate"]].to_numpy().ravel()
     finite = finite[np.isfinite(finite)]
     if finite.size:
-        pad = 0.08 * max(finite.max() - finite.min(), 0.05)
-        ax.set_ylim(max(0.0, finite.min() - pad), min(1.0, finite.max() + pad))
+        # From zero: a change of a few points must look like a few points, not a collapse.
+        ax.set_ylim(0.0, min(1.0, finite.max() + 0.08 * max(finite.max(), 0.05)))
     percent_axis(ax.yaxis)
     ax.set_xlabel("School year")
     ax.set_ylabel(pretty(y).capitalize())

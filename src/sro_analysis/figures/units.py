@@ -258,8 +258,8 @@ def caterpillar_plot(
     """Which units are credibly above or below the overall rate, once small-n noise is shrunk?
 
     Draws the empirical-Bayes posterior mean of each unit with its 95% credible interval,
-    coloured by tier, sorted by the estimate but labelled with unit names only: never rank
-    numbers, never an ordinal league table (SPEC §3.3, §3.5 rule 6). A dotted line marks the
+    coloured by tier, in name order (first at the top) and labelled with unit names only: never
+    rank numbers, never an order a reader would take for a league table (SPEC §3.3, §3.5 rule 6). A dotted line marks the
     overall rate (Σx/Σn over all units, or ``target``). Units with n < ``min_n`` and units with a
     missing estimate are not drawn; the caption counts them.
 
@@ -285,8 +285,8 @@ def caterpillar_plot(
         ...                    "eb_mean": [0.17, 0.58], "eb_low": [0.08, 0.45], "eb_high": [0.28, 0.70],
         ...                    "tier": ["credibly_below", "not_distinguishable"]})
         >>> fig, ax = plt.subplots()
-        >>> [t.get_text() for t in caterpillar_plot(eb, ax=ax).get_yticklabels()]
-        ['A', 'B']
+        >>> [t.get_text() for t in caterpillar_plot(eb, ax=ax).get_yticklabels()]  # bottom to top: A on top
+        ['B', 'A']
     """
     require_columns(data, [unit, estimate, low, high, tier, n] + ([x] if target is None else []), "caterpillar_plot")
     frame = pd.DataFrame({
@@ -305,14 +305,16 @@ def caterpillar_plot(
         reference_label = f"target {_fmt_pct(reference)}"
     small = frame["n"] < min_n
     missing = ~small & frame["estimate"].isna()
-    shown = frame.loc[~small & ~missing].sort_values(["estimate", "unit"], kind="mergesort").reset_index(drop=True)
+    # Name order, first name at the top: sorted by the estimate, the chart would read as a league table.
+    shown = (frame.loc[~small & ~missing].sort_values("unit", key=lambda u: u.str.lower(), ascending=False,
+                                                      kind="mergesort").reset_index(drop=True))
     if shown.empty:
         raise ValueError(f"caterpillar_plot: no unit with n >= {min_n} and an estimate; nothing may be drawn")
     rows = len(shown)
     labelled = rows <= _MAX_LABELLED_ROWS
     ax = resolve_ax(ax, height=min(max(2.4, 0.14 * rows + 1.1), 9.5) if labelled else 4.5)
 
-    ys = np.arange(rows, dtype=float)  # highest estimate at the top
+    ys = np.arange(rows, dtype=float)  # first name at the top
     for tier_name in _tier_order(sorted(shown["tier"].unique())):
         sel = shown["tier"] == tier_name
         colour = tier_colour(tier_name)
@@ -332,7 +334,7 @@ def caterpillar_plot(
     ax.set_xlabel("Shrunken rate (posterior mean, 95% interval)")
     legend_above(ax)
 
-    lines = [f"{count_label(shown['n'].sum())} across {rows} units, sorted by shrunken rate; tiers, not ranks."]
+    lines = [f"{count_label(shown['n'].sum())} across {rows} units, in name order; tiers, not ranks."]
     if small.any():
         lines.append(f"{int(small.sum())} unit(s) with n<{min_n} not drawn (pooled: {count_label(frame.loc[small, 'n'].sum())}).")
     if missing.any():

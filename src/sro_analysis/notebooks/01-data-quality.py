@@ -26,7 +26,7 @@
 # %% tags=["parameters"]
 dataset_dir = "../data/interim/synthetic"  # a Dataset written by `sro-analysis clean`
 school_years = None  # e.g. ["2018-19", "2019-20"]; None = every school year
-min_n = 10  # minimum denominator of a published rate (SPEC §3.5; never below 5)
+min_n = 10  # minimum denominator of a published rate (publication rules; never below 5)
 figures_dir = "figures"  # where figures are saved (SVG, PDF, PNG, CSV, alt text)
 
 # %%
@@ -89,7 +89,7 @@ nb.show_table(ignored, caption="Files found but not read, and why")
 # %% [markdown]
 # ## Linkage to schools and officers
 #
-# How many records were linked, by which method (SPEC §3.6: source id, address, campus, nearest
+# How many records were linked, by which method ([methods](methods.html#linkage): source id, address, campus, nearest
 # school within 200 m; officers by employee id, star and name, name and appointment date, ...).
 
 # %%

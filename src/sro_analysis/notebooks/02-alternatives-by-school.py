@@ -18,7 +18,7 @@
 # **Question.** At which schools do police contacts with students end without an arrest more,
 # or less, often than chance would explain?
 #
-# **Definitions (SPEC §3.2).** A *contact* is one student suspect in one school-related incident
+# **Definitions** ([methods](methods.html#definitions)). A *contact* is one student suspect in one school-related incident
 # with police contact, excluding warrant pick-ups. The **alternatives-to-arrest rate (ATA)** is
 # the share of contacts not taken into custody (citation, pre-arrest diversion, school
 # discipline, warning). Its companions are always shown with it: **ATA-strict** (no citations),
@@ -34,7 +34,7 @@
 dataset_dir = "../data/interim/synthetic"  # a Dataset written by `sro-analysis clean`
 school_years = None  # e.g. ["2018-19", "2019-20"]; None = every school year
 grouping = "school"  # unit compared: "school" or "district"
-min_n = 10  # minimum denominator of a published rate (SPEC §3.5; never below 5)
+min_n = 10  # minimum denominator of a published rate (publication rules; never below 5)
 figures_dir = "figures"  # where figures are saved (SVG, PDF, PNG, CSV, alt text)
 
 # %%
@@ -44,6 +44,13 @@ from sro_analysis import figures
 
 ds = nb.load(dataset_dir, school_years)
 source = nb.source_line(ds)
+answerable = sro.rates(ds, measure="ata", by="all")["denominator"].sum() > 0
+if not answerable:  # say so before anything else: the rest of the page cannot answer the question
+    nb.say("**These records cannot answer this question.** No contact in them meets the definition (a "
+           "student suspect in a school-related incident with police contact and a known outcome): it "
+           "needs records that identify students, by age or student status, at school locations. "
+           "The aggregate juvenile dispositions at the end of this page, if any, are the closest measure "
+           "these records hold; they cannot be tied to a school.")
 nb.say(nb.data_caveats(ds))
 
 # %% [markdown]
@@ -53,19 +60,18 @@ nb.say(nb.data_caveats(ds))
 measures = ["ata", "ata_strict", "custodial_arrest", "fpa"]
 overall = sro.rates(ds, measure=measures, by="all")
 nb.show_rates(overall, min_n=min_n, caption="Alternatives to arrest and companion rates, whole area")
-if overall["denominator"].sum() == 0:
+if not answerable:
     nb.say("**No contact in these records meets the definition** (student suspect, school-related, "
-           "police contact, known outcome), so no alternatives-to-arrest rate can be computed. "
-           "See the data-quality report for why contacts fall outside it.")
+           "police contact, known outcome), so no alternatives-to-arrest rate can be computed.")
 
 # %% [markdown]
 # ## By school
 #
 # Rates with their 95% Wilson interval, x / n as published and the unknown share U. Rows are
-# in school-id order, not ranked.
+# in name order, not ranked.
 
 # %%
-by_unit = sro.rates(ds, measure=["ata", "ata_strict", "fpa"], by=grouping)
+by_unit = nb.named(sro.rates(ds, measure=["ata", "ata_strict", "fpa"], by=grouping), ds)
 names = {"ata": "Alternatives to arrest (ATA)", "ata_strict": "ATA-strict (no citations)",
          "fpa": "Formal-processing avoidance (arrests kept out of court)"}
 for measure, name in names.items():
@@ -76,16 +82,14 @@ for measure, name in names.items():
 #
 # Each point is a school's ATA against its number of contacts. Points outside the dashed (95%)
 # or solid (99.8%) limits differ from the area rate by more than chance allows for their size.
-# A school is drawn only where its rate may be published (SPEC §3.5: at least 10 contacts and
+# A school is drawn only where its rate may be published (see [publication rules](methods.html#publication-rules): at least 10 contacts and
 # no count of 1-9 behind it), because a point with its n beside it gives the count away. Schools
 # whose outcomes are more than 25% unknown, and contacts matched to no school, are left out.
 
 # %%
-# Units compared: real schools (contacts matched to none are not a school) with known outcomes.
-ata = by_unit[(by_unit["measure"] == "ata") & (by_unit["unit_id"] != "unknown") & (by_unit["denominator"] > 0)
-              & ~by_unit["withheld_unknown"]]
-target = nb.pooled_rate(ata)  # the area rate over every compared school, drawn or not
-drawn = nb.publishable(ata, min_n=min_n)  # a drawn point with its n shown reveals the count: same rules as tables
+# Real schools with known outcomes; drawn only where the rate may be published (a point with its n
+# shown reveals the count); the area rate over every compared school, drawn or not.
+ata, drawn, target = nb.comparable_units(by_unit[by_unit["measure"] == "ata"], min_n=min_n)
 if len(drawn) < 2:
     nb.say(f"Fewer than two {grouping}s have a rate that may be published: no comparison is possible.")
 else:
@@ -110,8 +114,7 @@ else:
     with figures.theme("full"):
         nb.show_figure(figures.caterpillar_plot(eb, min_n=min_n, target=target), f"02-caterpillar-ata-by-{grouping}",
                        source=source, figures_dir=figures_dir)
-    tiers = eb[["unit", "tier"]].rename(columns={"unit": grouping})
-    nb.show_table(tiers, caption=f"Tier of each {grouping} with a publishable rate (in id order)")
+    nb.show_tiers(eb, grouping, caption=f"Tier of each {grouping} with a publishable rate (in name order, not ranked)")
 
 # %% [markdown]
 # ## Over time
@@ -135,7 +138,7 @@ counts = ds.counts[ds.counts["source"] == "cpd_juvenile_dispositions"]
 if counts.empty:
     nb.say("No aggregate disposition counts in this Dataset.")
 else:
-    fpa = sro.rates_from_counts(counts, measure="fpa", by="district")
+    fpa = nb.named(sro.rates_from_counts(counts, measure="fpa", by="district"), ds)  # districts in number order
     _ = nb.show_rates(fpa, min_n=min_n, caption="Formal-processing avoidance by police district (juvenile dispositions)")
     districts = nb.publishable(fpa[fpa["unit_id"] != "unknown"], min_n=min_n)
     if len(districts) >= 2:

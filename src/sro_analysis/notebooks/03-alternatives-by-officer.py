@@ -18,12 +18,12 @@
 # **Question.** Do assigned school resource officers (SROs) use alternatives to arrest more often
 # than other officers, and which officers stand out once chance is accounted for?
 #
-# **Definitions (SPEC §3.2).** A contact is credited to the officer who decided its outcome (the
+# **Definitions** ([methods](methods.html#definitions)). A contact is credited to the officer who decided its outcome (the
 # arresting officer, otherwise the primary contact). SRO tables keep only contacts where that
 # officer was the assigned SRO at that school on that date, which needs a roster of SRO
 # assignments: the record the Chicago Inspector General found missing in 2018.
 #
-# **What the records can and cannot show.** Officers appear under hashed ids. Officers are
+# **What the records can and cannot show.** Officers appear under the public keys of the data release. Officers are
 # compared in tiers (credibly below / not distinguishable / credibly above the overall rate),
 # never in a ranked list: one officer's handful of contacts says little. Caveats specific to
 # this Dataset:
@@ -31,7 +31,7 @@
 # %% tags=["parameters"]
 dataset_dir = "../data/interim/synthetic"  # a Dataset written by `sro-analysis clean`
 school_years = None  # e.g. ["2018-19", "2019-20"]; None = every school year
-min_n = 10  # minimum denominator of a published rate (SPEC §3.5; never below 5)
+min_n = 10  # minimum denominator of a published rate (publication rules; never below 5)
 figures_dir = "figures"  # where figures are saved (SVG, PDF, PNG, CSV, alt text)
 
 # %%
@@ -49,7 +49,7 @@ nb.say(nb.data_caveats(ds))
 # %%
 measures = ["ata", "ata_strict", "fpa"]
 everyone = sro.rates(ds, measure=measures, by="all")
-nb.show_rates(everyone, min_n=min_n, caption="All officers: contacts with students, whole area")
+nb.show_rates(everyone, min_n=min_n, caption="All officers, assigned SROs included: contacts with students, whole area")
 has_roster = len(ds.sro_assignments) > 0
 if not has_roster:
     nb.say("**No roster supplied: assigned-SRO analysis not possible.** Supply an SRO roster "
@@ -68,7 +68,7 @@ else:
 # decided by the officer assigned to that school, with 95% intervals.
 
 # %%
-by_year = sro.rates(ds, measure="ata", by="school_year").assign(officers="all officers")
+by_year = sro.rates(ds, measure="ata", by="school_year").assign(officers="all officers (SROs included)")
 if has_roster:
     sro_years = sro.rates(ds, measure="ata", by="school_year", officer_scope="assigned_sro")
     by_year = nb.concat_rates(by_year, sro_years.assign(officers="assigned SROs"))
@@ -88,12 +88,10 @@ if len(shown) and shown["rate"].notna().any():
 # %%
 scope = "assigned_sro" if has_roster else "all"
 # Readers see salted officer keys, the same as in the public data release.
-per_officer = nb.relabel_officers(sro.rates(ds, measure="ata", by="officer", officer_scope=scope), ds)
-known = per_officer[~per_officer["withheld_unknown"] & (per_officer["unit_id"] != "unknown")
-                    & (per_officer["denominator"] > 0)]  # "unknown": no deciding officer recorded
-target = nb.pooled_rate(known)
-# Only officers whose rate may be published are drawn: a shrunken estimate with its n can be inverted.
-usable = nb.publishable(known, min_n=min_n)
+per_officer = nb.named(sro.rates(ds, measure="ata", by="officer", officer_scope=scope), ds)
+# "unknown": no deciding officer recorded. Only officers whose rate may be published are drawn:
+# a shrunken estimate with its n can be inverted.
+known, usable, target = nb.comparable_units(per_officer, min_n=min_n)
 who = "assigned SROs" if has_roster else "officers"
 if len(usable) < 2:
     nb.say(f"Fewer than two {who} have a rate that may be published (at least {min_n} contacts with known "
@@ -103,8 +101,7 @@ else:
     with figures.theme("full"):
         nb.show_figure(figures.caterpillar_plot(eb, min_n=min_n, target=target), f"03-caterpillar-ata-{scope}",
                        source=source, figures_dir=figures_dir)
-    nb.show_table(eb[["unit", "tier"]].rename(columns={"unit": "officer (salted key)"}),
-                  caption=f"Tier of each of these {who} (in id order, not ranked)")
+    nb.show_tiers(eb, "officer (public key)", caption=f"Tier of each of these {who} (in key order, not ranked)")
 
 # %% [markdown]
 # ## Per officer rates
@@ -113,4 +110,4 @@ else:
 # because one officer decides few contacts.
 
 # %%
-_ = nb.show_rates(per_officer, min_n=min_n, caption=f"Alternatives to arrest per {who[:-1]} (hashed ids)")
+_ = nb.show_rates(per_officer, min_n=min_n, caption=f"Alternatives to arrest per {who[:-1]} (public keys of the data release)")

@@ -18,7 +18,7 @@
 # **Question.** How often do police contacts with students involve force, and is de-escalation
 # documented when the student resists?
 #
-# **Definitions (SPEC §3.2).** **Force per contact** is the share of eligible contacts with at
+# **Definitions** ([methods](methods.html#definitions)). **Force per contact** is the share of eligible contacts with at
 # least one linked force report of level 1 or above. **De-escalation documented** is the share
 # of force reports that record de-escalation (e.g. member presence, verbal commands, tactical
 # positioning) before or instead of force; reports where it is unknown are left out of both
@@ -31,7 +31,7 @@
 # %% tags=["parameters"]
 dataset_dir = "../data/interim/synthetic"  # a Dataset written by `sro-analysis clean`
 school_years = None  # e.g. ["2018-19", "2019-20"]; None = every school year
-min_n = 10  # minimum denominator of a published rate (SPEC §3.5; never below 5)
+min_n = 10  # minimum denominator of a published rate (publication rules; never below 5)
 figures_dir = "figures"  # where figures are saved (SVG, PDF, PNG, CSV, alt text)
 
 # %%

@@ -18,7 +18,7 @@
 # **Question.** Are students of some groups more likely than the reference group to be
 # arrested, formally processed or subjected to force?
 #
-# **Method (SPEC §3.4).** The Relative Rate Index compares a group's rate at one decision point
+# **Method** ([methods](methods.html#disparities)). The Relative Rate Index compares a group's rate at one decision point
 # with the reference group's rate at the same point; each point's base is the one before it
 # (OJJDP): custodial arrest per eligible contact, formal processing (no station adjustment or
 # diversion) per arrest, force per eligible contact. An RRI of 2 means twice the reference
@@ -35,7 +35,7 @@ dataset_dir = "../data/interim/synthetic"  # a Dataset written by `sro-analysis 
 school_years = None  # e.g. ["2018-19", "2019-20"]; None = every school year
 group = "race_ethnicity"  # or "sex", "age_band", "disability"
 reference = "white"  # reference group (OJJDP default), or "all_others"
-min_n = 10  # minimum denominator of a published rate (SPEC §3.5; never below 5)
+min_n = 10  # minimum denominator of a published rate (publication rules; never below 5)
 figures_dir = "figures"  # where figures are saved (SVG, PDF, PNG, CSV, alt text)
 
 # %%

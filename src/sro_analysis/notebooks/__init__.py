@@ -1,7 +1,7 @@
 """The report notebooks and the few reader-facing verbs they share.
 
 The notebooks themselves are the jupytext ``py:percent`` files next to this module
-(``01-data-quality.py`` ... ``05-disparities.py``): the one source of truth. The top-level
+(``00-summary.py``, ``01-data-quality.py`` ... ``05-disparities.py``): the one source of truth. The top-level
 ``notebooks/`` folder of a checkout holds symlinks to them, so JupyterLab opens the same files
 that :func:`sro_analysis.reports.render_reports` executes from an installed package.
 
@@ -18,7 +18,7 @@ The verbs here turn library results into what a reader may see, and nothing else
 
 Example:
     >>> [n.stem for n in NOTEBOOKS][:2]
-    ['01-data-quality', '02-alternatives-by-school']
+    ['00-summary', '01-data-quality']
     >>> notebook_path("01-data-quality").name
     '01-data-quality.py'
 """
@@ -37,9 +37,18 @@ import pandas as pd
 __all__ = [
     "NOTEBOOKS",
     "NotebookInfo",
+    "comparable_units",
+    "count_text",
     "data_caveats",
     "decision_point_counts",
+    "headline_markdown",
     "load",
+    "unknown_share_text",
+    "named",
+    "natural_key",
+    "page_links",
+    "reader_label",
+    "school_names",
     "notebook_path",
     "plottable",
     "rules_for",
@@ -51,6 +60,8 @@ __all__ = [
     "show_link_quality",
     "show_rri",
     "show_table",
+    "show_tiers",
+    "source_keys",
     "source_line",
 ]
 
@@ -67,6 +78,8 @@ class NotebookInfo:
 
 
 NOTEBOOKS: tuple[NotebookInfo, ...] = (
+    NotebookInfo("00-summary", "Summary",
+                 "What do these records say, in one number, and what can they not show?"),
     NotebookInfo("01-data-quality", "Data quality and linkage",
                  "How complete are these records, and how well could they be linked to schools and officers?"),
     NotebookInfo("02-alternatives-by-school", "Alternatives to arrest, by school",
@@ -182,6 +195,110 @@ def relabel_officers(rates: pd.DataFrame, ds) -> pd.DataFrame:
     return out
 
 
+def school_names(ds) -> dict[str, str]:
+    """School id -> the name a reader knows; a name two schools share gets its address too.
+
+    Example:
+        >>> from sro_analysis.dataset import Dataset
+        >>> school_names(Dataset.empty(source="demo"))
+        {}
+    """
+    schools = ds.schools.drop_duplicates("school_id")
+    names = schools["name"].astype("string").str.strip()
+    shared = names.duplicated(keep=False) & names.notna()
+    address = schools["address"].astype("string").fillna("").str.title()
+    shown = names.where(~shared, names + " (" + address + ")")
+    shown = shown.fillna("school " + schools["school_id"].astype(str))
+    return dict(zip(schools["school_id"].astype(str), shown.astype(str)))
+
+
+def natural_key(text: str) -> tuple:
+    """Sort key that reads numbers as numbers: district 2 before district 10.
+
+    Example:
+        >>> sorted(["10", "2", "1", "unknown"], key=natural_key)
+        ['1', '2', '10', 'unknown']
+    """
+    import re
+
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+                 for part in re.split(r"(\d+)", str(text)) if part)
+
+
+def named(rates: pd.DataFrame, ds) -> pd.DataFrame:
+    """A rates table with units as readers know them, in name order (unmatched contacts last).
+
+    Schools by name, officers by the public key of the data release (:func:`relabel_officers`),
+    districts in number order. Ids never reach a page.
+    """
+    if rates is None or len(rates) == 0 or "unit_id" not in rates:
+        return rates
+    out = pd.DataFrame(rates).copy()
+    kinds = set(out["unit_type"].astype(str)) if "unit_type" in out else set()
+    if "officer" in kinds:
+        out = relabel_officers(out, ds)
+    if "school" in kinds:
+        names = school_names(ds)
+        out["unit_id"] = out["unit_id"].astype(str).map(lambda u: names.get(u, u))
+    columns = [c for c in ("measure", "unit_id", "school_year", "group") if c in out]
+    order = sorted(range(len(out)), key=lambda i: tuple(
+        (str(out[c].iat[i]) == "unknown", natural_key(out[c].iat[i])) if c == "unit_id" else (str(out[c].iat[i]),)
+        for c in columns))
+    return out.iloc[order].reset_index(drop=True)
+
+
+def headline_markdown(headline, ds) -> str:
+    """The summary page's opening: the headline number in plain words, or first why there is none."""
+    span = school_year_range(ds)
+    years = headline.period or ("all years" if not span else f"school year {span[0]}" if span[0] == span[1]
+                                else f"school years {span[0]} to {span[1]}")
+    lines = []
+    if headline.instead_of:  # the question the set cannot answer comes first, with why
+        lines += [f"**{headline.instead_of}: not computed from these records.** {headline.note}", ""]
+    if headline.computed:
+        lines += [f"**{headline.measure}: {headline.value}**"
+                  + (f" (95% interval {headline.interval})" if headline.interval else "") + f", {years}.", ""]
+        lines += [f"Counted: {headline.basis}.", ""] if headline.basis else []
+        lines += [line for finding in headline.findings for line in (finding, "")]
+    elif not headline.instead_of:
+        lines += [f"**{headline.measure}: not computed from these records.** {headline.note}", ""]
+    if headline.note and headline.computed and not headline.instead_of:
+        lines += [headline.note, ""]
+    lines += ["Definitions, intervals and the publication rules behind every number are on the "
+              "[methods page](methods.html)."]
+    return "\n".join(lines)
+
+
+def page_links(stems: Sequence[str]) -> str:
+    """Markdown list of the detailed pages of a set, each with the question it answers."""
+    infos = {n.stem: n for n in NOTEBOOKS}
+    return "\n".join(f"- [{infos[s].title}]({s}.html): {infos[s].question}" for s in stems if s in infos)
+
+
+def comparable_units(rates: pd.DataFrame, *, min_n: int = 10) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """Units a funnel or tier compares: (every compared unit, those that may be drawn, the area rate).
+
+    Compared: real units (contacts matched to none are not a unit) with contacts and at most 25%
+    unknown outcomes. Drawn: those whose rate may be published. The area rate is pooled over
+    every compared unit, drawn or not, so withholding a unit does not move the target.
+    """
+    compared = rates[(rates["unit_id"] != "unknown") & (rates["denominator"] > 0)
+                     & ~rates["withheld_unknown"].astype(bool)]
+    if compared.empty:
+        return compared, compared, float("nan")
+    return compared, publishable(compared, min_n=min_n), pooled_rate(compared)
+
+
+def show_tiers(eb: pd.DataFrame, label: str, *, caption: str) -> None:
+    """Each unit's tier in name order with its reason: the posterior probability of being below the
+    comparison rate (credibly below above 97.5%, credibly above below 2.5%)."""
+    frame = pd.DataFrame({label: eb["unit"].astype(str), "tier": eb["tier"].astype(str),
+                          "probability its rate is below the comparison rate":
+                              [f"{100 * p:.1f}%" for p in eb["prob_below_target"]]})
+    frame = frame.iloc[sorted(range(len(frame)), key=lambda i: natural_key(frame[label].iat[i]))]
+    show_table(frame, caption=caption + ". Credibly below: probability above 97.5%; credibly above: below 2.5%")
+
+
 def concat_rates(*tables: pd.DataFrame) -> pd.DataFrame:
     """Stack rate tables (e.g. two officer scopes) for one table and one figure."""
     return pd.concat([pd.DataFrame(t) for t in tables], ignore_index=True)
@@ -195,7 +312,7 @@ def pooled_rate(rates: pd.DataFrame) -> float:
 
 def school_year_range(ds) -> tuple[str, str] | None:
     """First and last school year of the incidents, or None when there are none."""
-    years = sorted(ds.incidents["school_year"].dropna().astype(str).unique())
+    years = sorted(set(ds.incidents["school_year"].dropna().astype(str)) - {"unknown"})
     return (years[0], years[-1]) if years else None
 
 
@@ -205,10 +322,23 @@ _SOURCE_NAMES = {
     "cpd_juvenile_dispositions": "CPD juvenile dispositions",
     "cpd_juvenile_arrests_by_district": "CPD juvenile arrests",
     "cpd_juvenile_arrests_daily": "CPD juvenile arrests",
+    "chicago_juvenile": "CPD juvenile arrests and dispositions",
     "cpd_roster": "CPD roster",
     "cps_schools": "CPS school directories",
     "synthetic_release": "synthetic demo release",
 }
+
+
+def source_keys(ds) -> list[str]:
+    """The sources that built a Dataset, sorted (provenance ``sources``; ``adapters`` in older Datasets).
+
+    Example:
+        >>> from sro_analysis.dataset import Dataset
+        >>> source_keys(Dataset.empty(source="demo"))
+        []
+    """
+    found = ds.provenance.get("sources") or ds.provenance.get("adapters") or {}
+    return sorted(found)
 
 
 def source_line(ds, records: Sequence[str] | None = None) -> str:
@@ -216,8 +346,8 @@ def source_line(ds, records: Sequence[str] | None = None) -> str:
     from sro_analysis.figures import source_note
 
     if records is None:
-        adapters = ds.provenance.get("adapters", {}) or {}
-        records = list(dict.fromkeys(_SOURCE_NAMES.get(a, a) for a in sorted(adapters))) or [
+        adapters = source_keys(ds)
+        records = list(dict.fromkeys(_SOURCE_NAMES.get(a, a) for a in adapters)) or [
             str(ds.provenance.get("source", "records"))]
     span = school_year_range(ds) or ("all years", None)
     return source_note(records, span[0], span[1])
@@ -233,7 +363,7 @@ def data_caveats(ds) -> str:
         >>> "No SRO roster" in data_caveats(Dataset.empty(source="demo"))
         True
     """
-    adapters = set((ds.provenance.get("adapters") or {}).keys())
+    adapters = set(source_keys(ds))
     source = str(ds.provenance.get("source", ""))
     bullets = ["Records show what police recorded, not everything that happened: an incident nobody "
                "wrote down is not here, and a blank outcome is counted as *unknown*, never as an "
@@ -252,7 +382,7 @@ def data_caveats(ds) -> str:
         bullets.append("**Chicago crimes exports: `Arrest = false` means no arrest recorded**, not an "
                        "alternative to arrest (the offender may never have been identified). Such rows "
                        "are never counted as diversions.")
-    if "cpd_juvenile_dispositions" in adapters:
+    if "cpd_juvenile_dispositions" in adapters or (ds.counts["source"] == "cpd_juvenile_dispositions").any():
         bullets.append("**Juvenile dispositions are aggregate, by police district** (station adjustments "
                        "vs referral to court). They are Chicago's only public record of alternatives to "
                        "court, but they cannot be tied to a school or an officer.")
@@ -300,13 +430,37 @@ def show_link_quality(link_quality: pd.DataFrame, *, min_n: int = 10) -> None:
     low, high = binomial_interval(lq["n"].to_numpy(), lq["denominator"].to_numpy())
     frame = pd.DataFrame({
         "unit_type": "link", "unit_id": lq["entity"].astype(str) + ": " + lq["source"].astype(str).str.rsplit("/", n=1).str[-1],
-        "school_year": "all", "group_type": "method", "group": lq["method"].astype(str) + " (" + lq["status"].astype(str) + ")",
+        "school_year": "all", "group_type": "method", "group": lq["method"].astype(str).replace({"none": "no method"}) + " (" + lq["status"].astype(str) + ")",
         "numerator": lq["n"], "denominator": lq["denominator"], "rate": lq["n"] / lq["denominator"],
         "ci_low": low, "ci_high": high})
     show_rates(frame, min_n=min_n, label="records linked", caption="Link rates by source file and method")
 
 
-_UNIT_LABEL = {"school": "school", "officer": "officer (hashed id)", "district": "police district", "city": "area"}
+def reader_label(code: object) -> str:
+    """The words a reader sees for a code.
+
+    Example:
+        >>> reader_label("ata_strict"), reader_label("american indian alaska native"), reader_label("black")
+        ('ATA-strict (no citations)', 'American Indian or Alaska Native', 'Black')
+    """
+    from sro_analysis.figures._base import pretty
+
+    words = pretty(str(code).strip())
+    return words[:1].upper() + words[1:]
+
+
+def count_text(shown) -> str:
+    """A published count with thousands separators; "<10" and other codes unchanged.
+
+    Example:
+        >>> count_text("2565"), count_text("<10")
+        ('2,565', '<10')
+    """
+    text = str(shown)
+    return f"{int(text):,}" if text.isdigit() else text
+
+
+_UNIT_LABEL = {"school": "school", "officer": "officer (public key)", "district": "police district", "city": "area"}
 
 
 def _flags(row) -> str:
@@ -327,6 +481,28 @@ def _flags(row) -> str:
     return "; ".join(words)
 
 
+def unknown_share_text(share, unknown_shown, n_shown) -> str:
+    """The U column: the share, or for 1-9 unknown contacts the bound a reader can already infer.
+
+    With n shown and 1-9 unknown, U is at most 9 / (n + 9): the bound says no more than "<10"
+    beside n, but reads as a share.
+
+    Example:
+        >>> unknown_share_text(0.04, "36", "904"), unknown_share_text(float("nan"), "<10", "64")
+        ('4%', 'under 13%')
+        >>> unknown_share_text(float("nan"), "<10", "<10")
+        'withheld'
+    """
+    import math
+
+    if not pd.isna(share):
+        return f"{100 * share:.0f}%"
+    if str(unknown_shown) != "<10":
+        return ""
+    n = str(n_shown)
+    return f"under {math.ceil(900 / (int(n) + 9))}%" if n.isdigit() else "withheld"
+
+
 def show_rates(rates: pd.DataFrame, *, min_n: int = 10, caption: str | None = None,
                label: str | None = None) -> pd.DataFrame:
     """Suppress a ``rates`` table (SPEC §3.5) and show it as readers see it; return the suppressed table.
@@ -343,7 +519,7 @@ def show_rates(rates: pd.DataFrame, *, min_n: int = 10, caption: str | None = No
     t = result.table
     shown = pd.DataFrame(index=t.index)
     if "measure" in t and t["measure"].nunique() > 1:
-        shown["measure"] = t["measure"].astype(str).str.replace("_", " ")
+        shown["measure"] = t["measure"].map(reader_label)
     if "unit_id" in t and (t["unit_id"] != "all").any():
         kind = str(t["unit_type"].iloc[0]) if "unit_type" in t else "unit"
         # contacts no linkage could place form their own row, named for what it is
@@ -351,19 +527,19 @@ def show_rates(rates: pd.DataFrame, *, min_n: int = 10, caption: str | None = No
     if "school_year" in t and (t["school_year"] != "all").any():
         shown["school year"] = t["school_year"].astype(str)
     if "group" in t and (t["group"] != "all").any():
-        shown["group"] = t["group"].astype(str).str.replace("_", " ")
+        shown["group"] = t["group"].map(reader_label)
     shown["rate"] = t["rate_display"]
     shown["95% interval"] = [
         "" if pd.isna(lo) else f"{100 * lo:.1f}% – {100 * hi:.1f}%" for lo, hi in zip(t["ci_low"], t["ci_high"])]
-    shown["x"] = t["numerator_display"]
-    shown["n"] = t["denominator_display"]
+    shown["x"] = t["numerator_display"].map(count_text)
+    shown["n"] = t["denominator_display"].map(count_text)
     if "unknown_share" in t:
         small = t["unknown_display"] if "unknown_display" in t else pd.Series("", index=t.index)
-        shown["U (unknown)"] = [f"{100 * u:.0f}%" if not pd.isna(u) else ("<10 unknown" if d == "<10" else "")
-                                for u, d in zip(t["unknown_share"], small)]
+        shown["U (unknown)"] = [unknown_share_text(u, d, n) for u, d, n in
+                                zip(t["unknown_share"], small, t["denominator_display"])]
     shown["flags"] = [_flags(row) for _, row in t.iterrows()]
     withheld = int(t["suppressed"].sum())
-    note = f"{withheld} of {len(t)} rates withheld or coded (SPEC §3.5)." if withheld else ""
+    note = f"{withheld} of {len(t)} rates withheld or coded under the publication rules (see Methods)." if withheld else ""
     _show_html(shown, ". ".join(part for part in (caption, note) if part))
     return t
 
@@ -471,9 +647,10 @@ def show_rri(rri: pd.DataFrame, *, min_n: int = 10, caption: str | None = None) 
     out.loc[hide & out["computed"].to_numpy(), "reason"] = "withheld (small numbers)"
     out.loc[hide, "computed"] = False
     shown = pd.DataFrame({
-        "decision point": out["stage"].str.replace("_", " "),
-        "group": out["group"].str.replace("_", " "),
-        "rate": sup["rate_display"], "events": sup["numerator_display"], "base": sup["denominator_display"],
+        "decision point": out["stage"].map(reader_label),
+        "group": out["group"].map(reader_label),
+        "rate": sup["rate_display"], "events": sup["numerator_display"].map(count_text),
+        "base": sup["denominator_display"].map(count_text),
         "RRI": ["" if pd.isna(v) else f"{v:.2f}" for v in out["rri"]],
         "95% interval": ["" if pd.isna(lo) else f"{lo:.2f} – {hi:.2f}" for lo, hi in zip(out["ci_low"], out["ci_high"])],
         "note": out["reason"].fillna(""),

@@ -1,0 +1,1 @@
+../src/sro_analysis/notebooks/00-summary.py
