@@ -875,6 +875,10 @@ OUTCOMES = _extended(OUTCOMES, (
     _f("location_placement", "enum", "How the arrest was placed: offense_type (the incident's offense of the "
        "arrest offense type), single_location (no such offense; all offenses at one place), not_placed.",
        required=False, enum=("offense_type", "single_location", "not_placed")),
+    _f("nibrs_multiple_indicator", "enum", "NIBRS Data Element 44, multiple arrestee segments indicator: C = the "
+       "arrest is counted under this incident; M = the same arrest is counted under another incident of the "
+       "arrestee (the FBI counts it once, so measures leave M rows out); N = not applicable (one incident).",
+       required=False, enum=("C", "M", "N", "unknown")),
 ))
 
 TABLES.update({t.name: t for t in (INCIDENTS, OUTCOMES, AGENCIES, NIBRS_CODES)})
