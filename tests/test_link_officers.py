@@ -148,6 +148,17 @@ def test_unnamed_officers_keep_their_provisional_id():
     assert set(res.links["status"]) == {"unnamed"}
 
 
+def test_a_whole_city_of_unnamed_members_resolves_beside_named_ones():
+    # 20,000 anonymous TRR members (one per report) and two named mentions of one person.
+    rows = [(f"anon{i:05d}", "", "", None, None, "unknown", "unknown", "a.csv") for i in range(20_000)]
+    rows += [("x1", "ANA", "RUIZ", "2001-02-03", 1970, "female", "hispanic_latino", "a.csv"),
+             ("x2", "ANA", "RUIZ", "2001-02-03", 1970, "female", "hispanic_latino", "b.csv")]
+    res = resolve(officers(rows))
+    assert res.mapping["anon00000"] == "anon00000" and res.mapping["anon19999"] == "anon19999"
+    assert res.mapping["x1"] == res.mapping["x2"] != "x1"
+    assert len(res.officers) == 20_001
+
+
 def test_input_order_changes_no_id():
     rng = np.random.default_rng(0)
     rows = []

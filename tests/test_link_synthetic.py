@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sro_analysis.clean import clean
+from sro_analysis.clean import clean, run_sources
+from sro_analysis.clean.finish import LinkContext
 from sro_analysis.ids import mint_ids
 from sro_analysis.link import link_dataset
-from sro_analysis.sources import CleanContext, adapters_for
-from sro_analysis.pipeline import _merge_fragments, discover
+from sro_analysis.sources import sources_for
 from sro_analysis.ledger import Ledger
 
 synthetic = pytest.importorskip("sro_analysis.synthetic")
@@ -93,23 +93,16 @@ def test_officer_mentions_are_described(dataset):
     assert undescribed.empty, f"{len(undescribed)} officer ids referenced by events have no officers row"
 
 
-def _adapter_tables(raw):
-    adapters = adapters_for("synthetic")
-    ctx = CleanContext(raw_dir=raw)
-    found = discover(raw, adapters)
-    parts, ledger = {}, Ledger()
-    for a in adapters:
-        if found.claimed.get(a.name):
-            out = a.load(found.claimed[a.name], ctx)
-            ledger.extend(out.ledger)
-            for name, frame in out.tables.items():
-                parts.setdefault(name, []).append(frame)
-    return _merge_fragments(parts), ledger, ctx
+def _source_tables(raw, work):
+    """The synthetic source's canonical tables and ledger, before linkage."""
+    run = run_sources(raw, sources_for("synthetic"), work=work, parameters={}, salt=None, allow_unused=False,
+                      scheduler=None, memory_limit="1GB", progress=False)
+    return run.tables, Ledger.from_frame(run.ledger), LinkContext()
 
 
-def test_shuffled_input_changes_no_id(release):
+def test_shuffled_input_changes_no_id(release, tmp_path):
     raw, _ = release
-    tables, ledger, ctx = _adapter_tables(raw)
+    tables, ledger, ctx = _source_tables(raw, tmp_path)
     first = link_dataset(tables, ledger, ctx)
     rng = np.random.default_rng(3)
     shuffled = {n: t.sample(frac=1.0, random_state=rng.integers(1 << 30)).reset_index(drop=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import pandas as pd
 
 _UNIT_SEPARATOR = "\x1f"
@@ -29,8 +30,8 @@ def mint_ids(prefix: str, *columns: pd.Series | str) -> pd.Series:
     """Vectorised :func:`mint_id` over aligned Series (a plain string is broadcast).
 
     Example:
-        >>> mint_ids("inc", "cpd_trr", pd.Series(["55", "60"])).tolist()[0]
-        'inc-f3caf029b32b1875'
+        >>> mint_ids("inc", "cpd_trr", pd.Series(["55", "60", "55"])).tolist()
+        ['inc-f3caf029b32b1875', 'inc-1e8115415e7b19e5', 'inc-f3caf029b32b1875']
     """
     series = [c for c in columns if isinstance(c, pd.Series)]
     if not series:
@@ -43,10 +44,10 @@ def mint_ids(prefix: str, *columns: pd.Series | str) -> pd.Series:
     joined = parts[0]
     for p in parts[1:]:
         joined = joined + _UNIT_SEPARATOR + p
-    return pd.Series(
-        [f"{prefix}-{hashlib.sha256(t.encode('utf-8')).hexdigest()[:16]}" for t in joined.tolist()],
-        index=index, dtype="string",
-    )
+    # Each distinct key is hashed once (a whole city repeats the same keys across many rows).
+    codes, keys = pd.factorize(joined)
+    minted = np.array([f"{prefix}-{hashlib.sha256(t.encode('utf-8')).hexdigest()[:16]}" for t in keys], dtype=object)
+    return pd.Series(minted[codes] if len(codes) else [], index=index, dtype="string")
 
 
 def salted_hash(value: str, salt: str) -> str:

@@ -14,7 +14,7 @@ the roster, ~1% exact duplicate rows, a handful of disposition labels no map kno
 alternatives-to-arrest (ATA) rate of its eligible contacts: the mean of the generating
 probabilities over that unit's eligible contacts with a recorded, mapped outcome (SPEC §3.2
 eligibility). It also holds the true officer behind every officer mention, the true school of
-every incident, the planted duplicates and unmapped labels.
+every incident, the planted duplicates and unmapped labels, and the data rows of every file.
 
 Generation is vectorised: about :data:`ROWS_PER_INCIDENT` raw rows per incident; 10^6 raw rows
 take seconds. Same seed, same arguments -> byte-identical files.
@@ -797,7 +797,7 @@ def write_release(raw_dir: str | os.PathLike, *, n_incidents: int = 3000, seed: 
         mention_truth=mention_truth, force_truth=force_truth, roster_truth=roster_truth,
         duplicates={"incidents.csv": dup_inc, "subjects.csv": dup_sub,
                     "incident_officers.csv": dup_off, "force_reports.csv": dup_frc},
-        subjects=subjects, f_res=f_res, deesc=deesc, blank_actions=blank_actions,
+        subjects=subjects, f_res=f_res, deesc=deesc, blank_actions=blank_actions, rows=rows,
     )
     truth_path = raw_dir / "truth.json"
     truth_path.write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n", encoding="utf-8")
@@ -815,7 +815,7 @@ def _unit_rates(unit: np.ndarray, p: np.ndarray, keys: np.ndarray) -> dict[str, 
 
 def _truth(*, seed, n_incidents, messy, schools, personnel, school_effect, eligible, p_ata, s_school,
            decided, assigned, race_group, incident_number, inc_school, mention_truth, force_truth,
-           roster_truth, duplicates, subjects, f_res, deesc, blank_actions) -> dict:
+           roster_truth, duplicates, subjects, f_res, deesc, blank_actions, rows) -> dict:
     e = eligible
     codes = schools["school_code"].to_numpy()
     employees = personnel["employee_no"].to_numpy()
@@ -830,6 +830,7 @@ def _truth(*, seed, n_incidents, messy, schools, personnel, school_effect, eligi
         "synthetic": True,
         "note": f"SYNTHETIC: fictional {DISTRICT} / {POLICE} release; not real records.",
         "seed": seed, "n_incidents": n_incidents, "messy": messy,
+        "rows": dict(rows),  # data rows per file (header not counted): what the ledger must account for
         "model": {**MODEL, "race_effect": RACE_EFFECT,
                   "offense_effect": {o[0]: o[3] for o in OFFENSES},
                   "resistance_effect": dict(zip(RESISTANCE, RESISTANCE_ATA_EFFECT)),

@@ -39,7 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sro_analysis.clean.declare import Col, Layout, header_key
-from sro_analysis.clean.labels import label_table
+from sro_analysis.clean.labels import LabelMap, label_table
 from sro_analysis.clean.sql import NULL_MARKERS, ident, literal, number_text_sql
 from sro_analysis.schema.registry import Field, table
 
@@ -66,7 +66,7 @@ _FALSE = ("FALSE", "F", "N", "NO", "0")
 class ColumnMatch:
     """Which header cell each declared column is read from, and what the header lacks."""
 
-    source: dict[str, str]  # staging name -> raw column (c0..cN)
+    source: dict[str, str | tuple[str, ...]]  # staging name -> raw column (c0..cN), or columns joined
     missing_needed: tuple[str, ...]
     unused_header: tuple[str, ...]
     matched: int
@@ -93,7 +93,7 @@ def match_header(header: list[str], layout: Layout) -> ColumnMatch:
     taken: set[int] = set()
     source: dict[str, str] = {}
     for col in layout.columns:
-        if col.cell_of:
+        if col.cell_of or col.cells_of:
             continue
         for want in col.keys:
             hit = next((i for i, k in enumerate(keys) if k == want and i not in taken), None)
@@ -104,6 +104,9 @@ def match_header(header: list[str], layout: Layout) -> ColumnMatch:
     for col in layout.columns:
         if col.cell_of and col.cell_of in source:
             source[col.name] = source[col.cell_of]
+        parts = tuple(source[n] for n in col.cells_of if n in source)
+        if parts:
+            source[col.name] = parts
     missing = tuple(c.name for c in layout.needed if c.name not in source)
     unused = tuple(h for i, h in enumerate(header) if i not in taken)
     banned = {header_key(e) for e in layout.excludes}
@@ -118,7 +121,7 @@ class ColumnRule:
     col: Col
     kind: str
     formats: tuple[str, ...]
-    label_map: tuple[str, str] | None
+    label_map: tuple[str | LabelMap, str] | None
     minimum: float | None
     maximum: float | None
     enum: tuple[str, ...] | None
@@ -140,7 +143,9 @@ def column_rule(col: Col) -> ColumnRule:
     if col.label_map and kind != "label":
         kind = "label"
     label_map = None
-    if col.label_map:
+    if isinstance(col.label_map, LabelMap):
+        label_map = (col.label_map, col.label_map.value_column([n for n in (f.name if f else None, col.name) if n]))
+    elif col.label_map:
         name, _, column = col.label_map.partition(":")
         label_map = (name, column or (f.name if f else col.name))
     return ColumnRule(
@@ -162,6 +167,13 @@ _WHITESPACE = "' \t\n\r\x0b\x0c\xa0'"
 
 def _trimmed(src: str) -> str:
     return f"nullif(trim({src}, {_WHITESPACE}), '')"
+
+
+def _cell(source: str | tuple[str, ...]) -> str:
+    """The raw text of a column: one header cell, or several joined by a space (blank ones left out)."""
+    if isinstance(source, str):
+        return ident(source)
+    return f"concat_ws(' ', {', '.join(_trimmed(ident(c)) for c in source)})"
 
 
 def _blank_marked(t: str) -> str:
@@ -277,9 +289,9 @@ def _label_join(con, raw: str, rule: ColumnRule, src: str) -> str:
     rows = pd.DataFrame({"cell": cells, "value": [looked.get(normalise_label(c), (None, False))[0] for c in cells],
                          "mapped": [bool(looked.get(normalise_label(c), (None, False))[1]) for c in cells]})
     table_name = f"labels__{name}"
-    con.register(f"{table_name}_df", rows.astype({"cell": "string", "value": "string"}))
+    con.register(f"{table_name}_df", rows.astype({"cell": "string", "value": "string", "mapped": bool}))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(table_name)} AS SELECT * FROM {ident(table_name + '_df')}")
-    return f"LEFT JOIN {ident(table_name)} ON {ident(table_name)}.cell = {raw}.{src}"
+    return f"LEFT JOIN {ident(table_name)} ON {ident(table_name)}.cell = {src}"
 
 
 def check_rows(con, raw: str, layout: Layout, source: dict[str, str], label: str) -> CheckResult:
@@ -292,7 +304,7 @@ def check_rows(con, raw: str, layout: Layout, source: dict[str, str], label: str
     present = [r for r in rules if r.col.name in source]
     cleaned, joins = ["source_row"], []
     for r in present:
-        src = ident(source[r.col.name])
+        src = _cell(source[r.col.name])
         cleaned += [f"{src} AS {ident('raw__' + r.col.name)}", f"{_trimmed(src)} AS {ident('t__' + r.col.name)}"]
         if r.kind == "label":
             joins.append(_label_join(con, raw, r, src))
@@ -349,7 +361,8 @@ def check_rows(con, raw: str, layout: Layout, source: dict[str, str], label: str
 def _message_sql(struct: str) -> str:
     cases = " ".join(f"WHEN {literal(code)} THEN {literal(text)}" for code, text in _PROBLEM_MESSAGES.items())
     return (f"CASE WHEN {struct} IS NULL THEN NULL ELSE {struct}.column || ' ' || "
-            f"coalesce('''' || {struct}.value || '''', '(blank)') || ' ' || CASE {struct}.reason {cases} END END")
+            f"coalesce('''' || nullif(trim({struct}.value), '') || '''', '(blank)') || ' ' || "
+            f"CASE {struct}.reason {cases} END END")
 
 
 def sql_type(kind: str) -> str:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # pragma: no cover
     from sro_analysis.clean.derive import DeriveContext, Derived
+    from sro_analysis.clean.labels import LabelMap
 
 #: Staging kinds a column can be typed as when it is not a registry field.
 Kind = Literal["text", "upper", "int", "float", "date", "datetime", "time", "bool", "label", "count", "raw"]
@@ -70,7 +71,9 @@ class Col:
             lets the engine choose day/month order from the data and say so.
         label_map: ``"file.csv:column"``: non-blank cells are looked up in the map's
             ``raw_label`` (or ``key`` column) and replaced by ``column``; unmapped values follow
-            the policy (reason ``unmapped_label``).
+            the policy (reason ``unmapped_label``). Or a :class:`~sro_analysis.clean.labels.
+            LabelMap` (one vocabulary of a shared file, or a map written in a YAML mapping): its
+            value column named like the field or the column, else its only one.
         blank: value for blank cells after mapping (e.g. ``"unknown"`` for an enum).
         required_value: a blank cell rejects the row (``missing_value``).
         policy: overrides the field's policy for bad values.
@@ -78,6 +81,8 @@ class Col:
         pattern: a regular expression non-blank values must match (else a bad value).
         cell_of: read the same header cell as the column of this name (e.g. a location's raw
             text and its mapped type from one cell).
+        cells_of: read the cells of these declared columns joined by a space, blank cells left
+            out (a date and a time in two columns); present when any of them is.
     """
 
     name: str
@@ -86,7 +91,7 @@ class Col:
     field: str | None = None
     kind: Kind | None = None
     formats: tuple[str, ...] = ()
-    label_map: str | None = None
+    label_map: "str | LabelMap | None" = None
     blank: str | None = None
     required_value: bool = False
     policy: Policy | None = None
@@ -94,6 +99,7 @@ class Col:
     maximum: float | None = None
     pattern: str | None = None
     cell_of: str | None = None
+    cells_of: tuple[str, ...] = ()
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -173,6 +179,13 @@ class Layout:
             raise ValueError(f"layout {self.name!r}: key column(s) {sorted(unknown)} are not declared")
         if not self.needed:
             raise ValueError(f"layout {self.name!r} needs at least one column (need=True) to be recognised")
+        derived = [c.name for c in self.columns if (c.cell_of or c.cells_of) and c.need]
+        if derived:
+            raise ValueError(f"layout {self.name!r}: column(s) {derived} read other columns' cells and cannot be "
+                             "needed (declare the columns they read as needed)")
+        unknown = {n for c in self.columns for n in (c.cell_of, *c.cells_of) if n} - set(names)
+        if unknown:
+            raise ValueError(f"layout {self.name!r} reads the cells of undeclared column(s) {sorted(unknown)}")
 
     @property
     def needed(self) -> tuple[Col, ...]:

@@ -103,6 +103,12 @@ def _candidates(sheet: Sheet, sources: list[Source]):
                 yield index, source, layout, match
 
 
+def _spellings(col) -> str:
+    """A missing column as the user should look for it: its name, and its other spellings if any."""
+    others = [s for s in dict.fromkeys(col.spellings) if s != col.name]
+    return f"{col.name} (or: {', '.join(others)})" if others else col.name
+
+
 def recognise(sheet: Sheet, sources: list[Source]) -> SheetPlan | str:
     """The plan for a sheet, or why no layout takes it (naming the nearest layout's gaps)."""
     best: tuple | None = None
@@ -123,7 +129,7 @@ def recognise(sheet: Sheet, sources: list[Source]) -> SheetPlan | str:
         _, source, layout, match, index = near
         needed = layout.needed
         missing = [layout.column(n) for n in match.missing_needed]
-        names = ", ".join(f"{c.name} (any of: {', '.join(dict.fromkeys((c.name, *c.spellings)))})" for c in missing)
+        names = ", ".join(_spellings(c) for c in missing)
         return (f"looks like {source.name} / {layout.name} (header row {index + 1} has "
                 f"{len(needed) - len(missing)} of its {len(needed)} needed columns) but lacks: {names}")
     first = next((row for row in sheet.head if any(c for c in row)), [])

@@ -11,6 +11,12 @@ blank means for its field); a non-blank label the map does not know is *unmapped
 Mapping works on the distinct labels of a column (a few hundred labels over millions of rows)
 and is applied as a join, in pandas (:func:`map_labels`) or DuckDB (:func:`label_table`).
 
+A map need not be a file of its own: :func:`load_map` takes ``where=(column, value)`` to use the
+rows of one vocabulary of a shared file (``synthetic_labels.csv`` holds every column's labels,
+keyed by ``column``), and :func:`inline_map` builds a map from values written elsewhere (a YAML
+mapping's ``values``, ``patterns`` and ``default``). A declaration's ``Col.label_map`` takes
+either a ``"file.csv:column"`` spec or such a :class:`LabelMap`.
+
 Example:
     >>> import pandas as pd
     >>> values, unmapped = map_labels(pd.Series(["School, Public, Building", "", "CAFÉ"]),
@@ -46,15 +52,28 @@ def normalise_label(value: object) -> str | None:
     return text or None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LabelMap:
-    """A loaded map: exact keys, regex patterns (in file order) and value columns."""
+    """A loaded map: exact keys, regex patterns (in file order) and value columns.
+
+    Compared and hashed by identity (it holds dicts), so declarations holding one stay hashable.
+    """
 
     name: str
     key_columns: tuple[str, ...]
     exact: dict[str, dict[str, str]]
     patterns: tuple[tuple[re.Pattern, dict[str, str]], ...]
     value_columns: tuple[str, ...]
+
+    def value_column(self, preferred: Sequence[str] = ()) -> str:
+        """The value column a declaration reads: the first of ``preferred`` the map has, else its only one."""
+        for name in preferred:
+            if name in self.value_columns:
+                return name
+        if len(self.value_columns) == 1:
+            return self.value_columns[0]
+        raise KeyError(f"label map {self.name} has several value columns ({', '.join(self.value_columns)}); "
+                       f"name one with 'file.csv:column'")
 
     def lookup(self, key: str | None) -> dict[str, str] | None:
         """The values of the row naming ``key`` (normalised), else of the first matching pattern."""
@@ -70,15 +89,32 @@ class LabelMap:
 
 
 @lru_cache(maxsize=None)
-def load_map(name: str, key_columns: tuple[str, ...] | None = None) -> LabelMap:
-    """Load ``schema/maps/<name>``; ``key_columns`` default to ``raw_label`` or the first column."""
+def load_map(name: str, key_columns: tuple[str, ...] | None = None, where: tuple[str, str] | None = None) -> LabelMap:
+    """Load ``schema/maps/<name>``; ``key_columns`` default to ``raw_label`` or the first column.
+
+    ``where=(column, value)`` keeps the rows of one vocabulary of a shared map file (the column
+    is then not a value column).
+
+    Example:
+        >>> sex = load_map("synthetic_labels.csv", where=("column", "sex"))
+        >>> sex.lookup("X"), load_map("synthetic_labels.csv", where=("column", "gender")).lookup("X")
+        ({'value': 'nonbinary'}, {'value': 'other'})
+    """
     frame = read_map(name)
     if key_columns is None:
         key_columns = ("raw_label",) if "raw_label" in frame.columns else (frame.columns[0],)
     missing = [k for k in key_columns if k not in frame.columns]
     if missing:
         raise KeyError(f"label map schema/maps/{name} has no key column(s) {missing}")
-    values = tuple(c for c in frame.columns if c not in key_columns and c != "match")
+    if where is not None:
+        column, wanted = where
+        if column not in frame.columns:
+            raise KeyError(f"label map schema/maps/{name} has no column {column!r}")
+        frame = frame[frame[column] == wanted]
+        if frame.empty:
+            raise KeyError(f"label map schema/maps/{name} has no rows with {column} = {wanted!r}")
+        name = f"{name}[{column}={wanted}]"
+    values = tuple(c for c in frame.columns if c not in key_columns and c != "match" and (where is None or c != where[0]))
     exact: dict[str, dict[str, str]] = {}
     patterns = []
     for record in frame.to_dict("records"):
@@ -92,8 +128,42 @@ def load_map(name: str, key_columns: tuple[str, ...] | None = None) -> LabelMap:
     return LabelMap(name, key_columns, exact, tuple(patterns), values)
 
 
+def inline_map(name: str, values: dict[str, object], patterns: Sequence[tuple[str, object]] = (),
+               default: object | None = None, value_column: str = "value") -> LabelMap:
+    """A map written outside ``schema/maps/``: exact labels, then regex patterns, then a default.
+
+    ``values`` maps labels to values (compared normalised, like a map file's keys); ``patterns``
+    are ``(regular expression, value)`` pairs tried in order on labels no exact key names
+    (matched against the whole normalised label, case insensitive); ``default``, when given,
+    is the value of any other non-blank label (so nothing is unmapped). Values are text.
+
+    Example:
+        >>> m = inline_map("demo", {"Taser": "taser_discharge"}, [(r".*WARRANT.*", "yes")], default="no")
+        >>> [m.lookup(normalise_label(v))["value"] for v in ("taser", "Warrant arrest", "Theft")]
+        ['taser_discharge', 'yes', 'no']
+    """
+    def text(v: object) -> str:
+        return "" if v is None else str(v)
+
+    exact: dict[str, dict[str, str]] = {}
+    for label, value in values.items():
+        key = normalise_label(label)
+        if key is not None:
+            exact.setdefault(key, {value_column: text(value)})
+    compiled = [(re.compile(p, re.IGNORECASE), {value_column: text(v)}) for p, v in patterns]
+    if default is not None:
+        compiled.append((re.compile(".*", re.DOTALL), {value_column: text(default)}))
+    return LabelMap(name, ("label",), exact, tuple(compiled), (value_column,))
+
+
+def resolve_map(spec: "str | LabelMap") -> LabelMap:
+    """The :class:`LabelMap` of a declaration's ``label_map`` (a file name or a map)."""
+    return spec if isinstance(spec, LabelMap) else load_map(spec)
+
+
 def _keys(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
-    parts = [frame[c].map(normalise_label) for c in columns]
+    # as string: under pandas 3 a column whose cells are all blank would map to a null-typed array.
+    parts = [frame[c].map(normalise_label).astype("string") for c in columns]
     if len(parts) == 1:
         return parts[0]
     joined = parts[0].fillna("")
@@ -102,13 +172,13 @@ def _keys(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     return joined.where(pd.concat(parts, axis=1).notna().any(axis=1))
 
 
-def map_labels(series: pd.Series, name: str, value_column: str) -> tuple[pd.Series, pd.Series]:
+def map_labels(series: pd.Series, name: "str | LabelMap", value_column: str) -> tuple[pd.Series, pd.Series]:
     """Map one label column; return (values, unmapped mask). Blank cells give NA, not unmapped."""
     out = map_label_frame(series.to_frame("label"), ["label"], name, [value_column])
     return out[value_column], out["unmapped"]
 
 
-def map_label_frame(frame: pd.DataFrame, key_columns: Sequence[str], name: str,
+def map_label_frame(frame: pd.DataFrame, key_columns: Sequence[str], name: "str | LabelMap",
                     value_columns: Sequence[str] | None = None, *,
                     map_key_columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Map rows keyed on several columns (e.g. TRR person + action + form box).
@@ -116,7 +186,7 @@ def map_label_frame(frame: pd.DataFrame, key_columns: Sequence[str], name: str,
     Returns one column per value column (NA where unmapped or blank) plus ``unmapped`` (bool)
     and ``blank`` (bool: every key cell blank), aligned with ``frame``.
     """
-    lmap = load_map(name, tuple(map_key_columns) if map_key_columns else None)
+    lmap = name if isinstance(name, LabelMap) else load_map(name, tuple(map_key_columns) if map_key_columns else None)
     value_columns = list(value_columns or lmap.value_columns)
     keys = _keys(frame, key_columns)
     distinct = pd.unique(keys.dropna())
@@ -131,11 +201,12 @@ def map_label_frame(frame: pd.DataFrame, key_columns: Sequence[str], name: str,
     return out
 
 
-def label_table(name: str, labels: Iterable[str | None], value_column: str) -> pd.DataFrame:
+def label_table(name: "str | LabelMap", labels: Iterable[str | None], value_column: str) -> pd.DataFrame:
     """``key, value, mapped`` for distinct normalised labels: what the DuckDB engine joins on."""
-    lmap = load_map(name)
+    lmap = resolve_map(name)
     if value_column not in lmap.value_columns:
-        raise KeyError(f"label map schema/maps/{name} has no column {value_column!r} "
+        where = f"schema/maps/{name}" if isinstance(name, str) else lmap.name
+        raise KeyError(f"label map {where} has no column {value_column!r} "
                        f"(columns: {', '.join(lmap.value_columns)})")
     rows = []
     for key in sorted({k for k in labels if k is not None}):

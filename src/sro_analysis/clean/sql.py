@@ -52,7 +52,10 @@ def literal(value: object) -> str:
 
 def clean_text_sql(expr: str) -> str:
     """Trimmed text with inner whitespace collapsed; empty becomes NULL."""
-    return f"nullif(trim(regexp_replace({expr}, '\\s+', ' ', 'g')), '')"
+    # The replacement runs only on text that needs it (a run of spaces, a tab or line break):
+    # most cells do not, and a regex replacement per cell is the cost of this expression.
+    return (f"nullif(CASE WHEN regexp_matches({expr}, '\\s\\s|[\\t\\n\\r\\f\\v]') "
+            f"THEN trim(regexp_replace({expr}, '\\s+', ' ', 'g')) ELSE trim({expr}) END, '')")
 
 
 def label_key_sql(expr: str) -> str:
@@ -78,6 +81,24 @@ def mint_id_sql(prefix: str, parts: Sequence[str]) -> str:
     """SQL for :func:`sro_analysis.ids.mint_id` over column expressions ``parts``."""
     joined = f" || {literal(UNIT_SEPARATOR)} || ".join(f"coalesce(CAST({p} AS VARCHAR), '')" for p in parts)
     return f"({literal(prefix + '-')} || substr(sha256({joined}), 1, 16))"
+
+
+def salted_hash_sql(expr: str, salt: str) -> str:
+    """SQL for :func:`sro_analysis.ids.salted_hash` (NULL stays NULL); ``salt`` is an SQL expression.
+
+    Bind the salt (a secret, not a constant we own) rather than writing it into the SQL text,
+    e.g. a one-row table made with a bound parameter and read as ``(SELECT salt FROM t)``.
+
+    Example:
+        >>> import duckdb
+        >>> from sro_analysis.ids import salted_hash
+        >>> con = duckdb.connect()
+        >>> _ = con.execute("CREATE TABLE secret AS SELECT ? AS salt", ["s3cret"])
+        >>> sql = salted_hash_sql(literal("P0000001"), "(SELECT salt FROM secret)")
+        >>> con.execute(f"SELECT {sql}").fetchone()[0] == salted_hash("P0000001", "s3cret")
+        True
+    """
+    return f"CASE WHEN {expr} IS NULL THEN NULL ELSE sha256({salt} || {literal(UNIT_SEPARATOR)} || {expr}) END"
 
 
 def school_year_sql(expr: str, start_month: int = 7) -> str:

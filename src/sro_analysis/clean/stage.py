@@ -135,7 +135,7 @@ def _set_aside(con, plan: SheetPlan, read) -> int:
 
         con.register("bad_rows", pyarrow.table({
             "source_row": [b.row for b in bad], "reason": [b.reason for b in bad],
-            "message": [b.message for b in bad], "value": [b.text for b in bad]}))
+            "message": [b.message for b in bad], "value": [b.text or None for b in bad]}))
         con.execute("INSERT INTO bad SELECT * FROM bad_rows")
     last_bad = max((b.row for b in bad if b.reason != "blank_line"), default=0)
     (last_record,) = con.execute("SELECT coalesce(max(source_row), 0) FROM shaped WHERE NOT blank").fetchall()[0]
@@ -143,19 +143,25 @@ def _set_aside(con, plan: SheetPlan, read) -> int:
     # Trailing blank rows (and trailing blank lines pyarrow set aside) are not data rows.
     con.execute(f"DELETE FROM shaped WHERE blank AND source_row > {last_data}")
     con.execute(f"DELETE FROM bad WHERE reason = 'blank_line' AND source_row > {last_data}")
-    con.execute("""INSERT INTO bad SELECT source_row, 'blank_line', 'blank line inside the data', ''
+    con.execute("""INSERT INTO bad SELECT source_row, 'blank_line', 'blank line inside the data', NULL
                    FROM shaped WHERE blank""")
     if len(needed) >= 2:
         (last_full,) = con.execute("SELECT coalesce(max(source_row), 0) FROM shaped WHERE filled_needed >= 2").fetchall()[0]
         con.execute(f"""INSERT INTO bad SELECT source_row, 'footer_row',
-            'a note below the table (footer), not a record', concat_ws(' ', {', '.join(cols)})
+            'a note below the table (footer), not a record',
+            concat_ws(' ', {', '.join(f"nullif(trim({c}), '')" for c in cols)})
             FROM shaped WHERE NOT blank AND source_row > {last_full} AND filled_needed <= 1""")
     sheet = plan.sheet
     if sheet.sheet is None and last_data and (sheet.unbalanced_quotes or (
             not sheet.ends_with_newline and any(b.row == last_data and b.reason == "malformed_line" for b in bad))):
+        # What is left of the row is kept as its value: the reader sees where it was cut.
+        cells = ", ".join(cols)
+        con.execute(f"""CREATE TEMP TABLE cut AS SELECT coalesce(
+            (SELECT value FROM bad WHERE source_row = {last_data}),
+            (SELECT concat_ws({literal(sheet.delimiter)}, {cells}) FROM shaped WHERE source_row = {last_data})) AS value""")
         con.execute(f"DELETE FROM bad WHERE source_row = {last_data}")
         con.execute(f"""INSERT INTO bad SELECT {last_data}, 'truncated_line',
-            'the file ends in the middle of this row (cut off): not a complete record', ''""")
+            'the file ends in the middle of this row (cut off): not a complete record', value FROM cut""")
     con.execute("CREATE TABLE records AS SELECT * FROM shaped WHERE source_row NOT IN (SELECT source_row FROM bad)")
     return int(last_data)
 

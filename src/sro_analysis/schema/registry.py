@@ -406,6 +406,11 @@ FORCE_REPORTS = Table(
         _f("deescalation_tactics", "list[enum]", "De-escalation tactics documented (';'-joined).", enum=DEESCALATION_TACTICS, required=False),
         _f("subject_injured", "enum", "Subject injured.", enum=("yes", "no", "alleged", "unknown"), sensitivity="restricted"),
         _f("member_injured", "enum", "Member injured.", enum=("yes", "no", "alleged", "unknown")),
+        # -- added for issue #13 (TRR port): whether force_options are the whole story ------------
+        _yn("actions_complete", "Every action/response line the source has for the report was read: 'no' when a "
+            "line was rejected (e.g. an unmapped action) or the source lists no member action, so force_options "
+            "and deescalation_tactics hold only what was read and deescalation_documented and subject_resistance "
+            "are 'unknown'; blank when the source cannot tell.", required=False),
         _f("source_file", "str", "Raw file of the report row."),
     ),
 )

@@ -1,278 +1,164 @@
-"""Chicago Police Tactical Response Reports (TRR, use of force): four FOIA releases, one adapter.
+"""Chicago Police Tactical Response Reports (TRR, use of force): every FOIA release, one source.
 
 The Invisible Institute republished CPD's TRR tables from four FOIA releases (2004-2016
-p046360, 2004-2018 p456008, 2017-2020 p583646, 2017-2021 p660692). They differ in column names,
-id formats (``55`` vs ``2017-00002``), spellings (``SCHOOL, PUBLIC, BUILDING`` vs ``SCHOOL -
-PUBLIC BUILDING``, ``West`` vs ``W``) and in which tables they ship. This module reads them all.
+p046360, 2004-2018 p456008, 2017-2020 p583646, 2017-2021 p660692), for the whole city and as
+school-location subsets. They differ in column names, id formats (``55`` vs ``2017-00002``),
+spellings (``SCHOOL, PUBLIC, BUILDING`` vs ``SCHOOL - PUBLIC BUILDING``, ``West`` vs ``W``) and
+in which tables they ship. Declarations only: the engine (:mod:`sro_analysis.clean`) reads,
+types and checks the files; :func:`derive` builds the canonical tables.
 
-How files are recognised and grouped (never by file name alone):
+**Files.** One layout per table kind (main, officers, subjects, actions, charges, statuses,
+status reviews of the 2017+ form, subject weapons, weapon discharges), recognised by header with
+the spellings of all releases. Files are grouped into extracts and releases by their trr_ids
+and one identity is kept per TRR across releases (:mod:`.chicago_trr_releases`: same trr_id,
+or RD number + date + officer and subject attributes one-to-one). A school subset and the
+whole-city files of one release are two extracts of the same release: the subset's rows are
+*merged* into the whole-city records (``same_trr_in_larger_file``), never counted twice.
 
-1. **Table kind from the header.** Each file's column set is matched against
-   :data:`TABLE_KINDS` (main, officers, subjects, actions, charges, statuses, subject_weapons,
-   weapon_discharges), in that order; the first kind whose required columns are all present wins.
-2. **A release is anchored by its main file.** Every main file found is one release. Its label
-   comes from a ``TRR-<table>_<release>_ID`` column of a sibling file when one is present (the
-   republisher's own release name, e.g. ``2004-2018_2018-08_p456008``; it is a header, so it
-   survives renaming), otherwise from the main file's date span (``2004-2016``). Releases are
-   ordered by the latest ``trr_date`` of their main file: that is what "newer" means.
-3. **Each other file joins the main file its ``trr_id``s belong to.** For every (file, main) pair
-   we compute coverage (share of the file's distinct trr_ids found in the main file). Candidates
-   are the mains with the highest coverage (which must be > 50%). Ties (a 2004-2016 table is
-   fully covered by both the 2004-2016 and the 2004-2018 main, because the latter is a superset)
-   are broken, in order, by: the release name in a ``TRR-..._ID`` header column; the Jaccard
-   similarity of the id sets (a table of the 2004-2016 release has exactly the 2004-2016 ids);
-   the file name containing the release label (a hint, never used alone). At most one file of a
-   kind joins a release; a second one goes to the next-best candidate or, failing that, its rows
-   are rejected (``duplicate_table_in_release``).
+**Which table becomes which** (every staged row has one fate). For each table, a TRR's rows
+are kept from the newest release that has rows of that table for it (then the extract with
+most TRRs); the same TRR's rows elsewhere are merged into those records
+(``same_trr_in_other_release`` / ``same_trr_in_larger_file``).
 
-What becomes of each table (every raw row is accounted once in the ledger):
-
-* **main → incidents**, one per distinct TRR. A TRR appearing in several releases is kept from the
-  newest release; the older rows are ``merged`` (``same_trr_in_other_release``). Two releases
-  describe the same TRR when (a) the normalised trr_id is equal (2004-2016 vs 2004-2018), or (b)
-  the ids differ (the 2017-2020 release numbers TRRs ``402517``, the 2017-2021 release
-  ``2018-00823``) but RD number, date, officer unit, officer injured / on duty / in uniform and
-  subject sex, race and birth year all agree, one-to-one. Where k records of one release and k of
-  another are indistinguishable on all these keys they are paired in id order (the pairing inside
-  the block is arbitrary, the count is right). :func:`release_conflicts` lists fields on which
-  the releases disagree. ``occurred_at`` = trr_date + trr_time (the 2017-2021 release has no time:
-  midnight of the date, ``during_school_hours`` unknown, unless a matched older release of the
-  same TRR on the same date gives the time: then that time is used). ``police_district`` = beat // 100 for
-  3-4 digit beats (CPD beats are district + 2-digit beat). ``during_school_hours``: yes on
+* **main -> incidents**, one per TRR, school or not (``location_type`` from
+  ``cpd_trr_location.csv``: school labels, every other CPD label ``other``). ``occurred_at`` =
+  trr_date + trr_time; a release without a time (2017-2021) gives midnight and
+  ``during_school_hours`` unknown, unless an older release of the same TRR on the same date has
+  the time. ``police_district`` = beat // 100 for 3-4 digit beats. ``during_school_hours``: yes
   Monday-Friday 07:00-15:59 in September-June, no on weekends or outside those hours, unknown in
-  July/August (summer school) and when the time is missing; holidays are not known.
-* **officers → incident_officers** (role ``involved``) and provisional ``officers`` /
-  ``officer_identifiers`` fragments: officer_uid = ``mint_id("off", "cpd_trr", release, key)``,
-  key = name + middle initial + appointed date + birth year when the release names officers,
-  else the TRR (one anonymous mention per TRR: the 2004-2016 and 2017-2020 releases carry only
-  unit, rank and flags). Stars go to officer_identifiers with ``valid_from`` = the TRR date.
-* **subjects → incident_subjects** (role ``suspect``: the person force was used on is the
-  closest SPEC role; ``is_student`` unknown, age is no evidence of enrolment). A TRR with no
-  subject row in any release (the 2004-2018 release ships no subjects table) gets one implied
-  subject with unknown attributes, because a TRR documents force on a person.
-* **charges → outcomes**: a subject with a charge is a custodial arrest (``outcome_raw`` =
-  charge descriptions); without: ``other_unknown`` ("no charge recorded" or "no charges table in
-  release"), never an alternative to arrest.
-* **actions-responses → force_reports**, one per (TRR, member, subject): a TRR is one member and
-  one subject by CPD's definition. See :func:`summarise_actions` for the aggregation rules.
-* **statuses, subject-weapons, weapon-discharges**: not in the canonical model; their rows are
-  rejected with reason ``not_in_canonical_model`` and a message saying so.
+  July/August and without a time. A main row without a usable date or with an unknown
+  school-like location is rejected, and so are its TRR's rows in the other tables
+  (``report_rejected``).
+* **officers -> incident_officers** (role ``involved``) and provisional ``officers`` /
+  ``officer_identifiers``: officer_uid = ``mint_id("off", "cpd_trr", release, key)``, key = name +
+  middle initial + appointed date + birth year where the release names officers, else the TRR
+  (one anonymous member per TRR). ``current_star`` is a star valid from the TRR date,
+  ``star1..star10`` are earlier stars (no date). ``link/`` resolves identities.
+* **subjects -> incident_subjects** (role ``suspect``, ``is_student`` unknown). A TRR with no
+  subject row kept (the 2004-2018 release ships no subjects) gets one implied subject with
+  unknown attributes: a TRR documents force on a person.
+* **charges -> outcomes**: a charged subject is a custodial arrest (``outcome_raw`` = the charge
+  descriptions); otherwise ``other_unknown`` ("no charge recorded" where the release has a charges
+  table, "no charges table in this release" otherwise), never an alternative to arrest.
+* **actions-responses + weapon-discharges -> force_reports**, one per TRR (one member, one subject
+  by CPD's definition): see :func:`force_summary`. A line that cannot be read (an unmapped
+  action, resistance or discharged weapon) is rejected and its report says so:
+  ``actions_complete = no``, ``deescalation_documented`` and ``subject_resistance`` unknown.
+* **statuses** (review chain) are merged into the force report they review, **subject weapons**
+  into the subject they describe (the canonical model has no field for them; the raw file keeps
+  them). A weapon discharge adds its force option (firearm / Taser / OC discharged) to the report.
 
 Example:
-    >>> from sro_analysis.sources.base import RawHead
-    >>> TrrAdapter().recognises(RawHead("x.csv", (("trr_id", "person", "action"),)))
-    True
+    >>> [c.name for c in MAIN.needed]
+    ['trr_id', 'rd_no', 'beat', 'location', 'trr_date']
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
+from sro_analysis.clean.declare import Col, Layout, Source
+from sro_analysis.clean.derive import DeriveContext, Derived, concat_fates, first_of_key, kept, merged, rejected
+from sro_analysis.clean.labels import map_label_frame, map_labels
+from sro_analysis.clean.sql import literal
 from sro_analysis.ids import mint_ids
-from sro_analysis.ledger import Ledger
-from sro_analysis.schema.models import conform
 from sro_analysis.schema.outcomes import map_outcomes
 from sro_analysis.schema.registry import LIST_SEPARATOR, SUBJECT_RESISTANCE
-from sro_analysis.sources.base import (
-    AdapterOutput, CleanContext, RawHead, RawTable, SourceAdapter, SourceFile, read_raw_csv,
-    reject_bad_lines,
+from sro_analysis.sources.chicago_trr_releases import (
+    FINGERPRINT, MAIN as MAIN_LAYOUT, Extract, Placement, group_files, match_trrs, normalise_trr_id_sql, release_hint,
 )
-from sro_analysis.standardize import clean_text, hundred_block_key, name_ns, parse_dates, school_year
-from sro_analysis.schema.label_maps import read_map
+from sro_analysis.standardize import clean_text, hundred_block_key, name_ns, school_year
 
 SOURCE_SYSTEM = "cpd_trr"
-
-#: Table kinds, in matching order: kind -> alternative required column sets (any one suffices).
-TABLE_KINDS: tuple[tuple[str, tuple[frozenset[str], ...]], ...] = (
-    ("main", (frozenset({"trr_id", "rd_no", "beat", "block", "street", "location", "trr_date"}),)),
-    ("actions", (frozenset({"trr_id", "person", "action"}),)),
-    ("charges", (frozenset({"trr_id", "statute", "description"}),)),
-    ("officers", (frozenset({"trr_id", "unit", "rank", "injured", "in_uniform"}),)),
-    ("subjects", (frozenset({"trr_id", "gender", "race", "armed", "injured"}),)),
-    ("statuses", (frozenset({"trr_id", "status", "status_date"}),
-                  frozenset({"trr_id", "complied_with_duties", "reviewed_affirm_complete"}))),
-    ("weapon_discharges", (frozenset({"trr_id", "weapon_type", "total_number_of_shots"}),
-                           frozenset({"trr_id", "weapon_type", "accidental_discharge"}))),
-    ("subject_weapons", (frozenset({"trr_id", "weapon_type"}),)),
-)
-_RELEASE_COLUMN = re.compile(r"^TRR-[A-Za-z-]+_(?P<release>.+)_ID$")
-_NOT_CANONICAL = {"statuses": "TRR status (review chain)", "subject_weapons": "subject weapon",
-                  "weapon_discharges": "weapon discharge"}
+TRR_ID_PATTERN = r"\d+(\.0+)?|\d{4}-\d{5}"
+FLAGS = "cpd_trr_flags.csv:value"
+ACTIONS_MAP = "cpd_trr_actions.csv"
+STARS = tuple(f"star{i}" for i in range(1, 11))
 _RESISTANCE_ORDER = {v: i for i, v in enumerate(SUBJECT_RESISTANCE[:-1])}  # unknown ranks nowhere
 
 
-def table_kind(columns) -> str | None:
-    """The TRR table kind a header describes, or None.
+def _trr_id() -> Col:
+    return Col("trr_id", ("TRR ID", "trr_no"), need=True, required_value=True, pattern=TRR_ID_PATTERN)
+
+
+def _flag(name: str, spellings: tuple[str, ...] = (), need: bool = False) -> Col:
+    return Col(name, spellings, need=need, label_map=FLAGS, blank="unknown")
+
+
+MAIN = Layout("main", description="TRR main table: one row per report (date, place)", columns=(
+    _trr_id(),
+    Col("rd_no", ("RD Number", "rd"), need=True),
+    Col("beat", need=True),
+    # Checked, but a bad value is rejected by derive, which then knows the TRR's other rows.
+    Col("location", ("location_description",), need=True),
+    Col("location_type", cell_of="location", label_map="cpd_trr_location.csv:location_type", blank="unknown",
+        policy="blank"),
+    Col("trr_date", ("TRR Date", "date"), need=True, kind="date", formats=("%Y-%m-%d", "%m/%d/%Y"), policy="blank"),
+    Col("trr_date_text", cell_of="trr_date"),
+    Col("trr_time", ("TRR Time", "time"), kind="time", policy="blank"),
+    Col("block"), Col("direction"), Col("street"), Col("event_no"),
+))
+OFFICERS = Layout("officers", description="TRR officers: the member who used force", columns=(
+    _trr_id(), Col("unit", need=True), Col("rank", need=True),
+    _flag("injured", need=True), _flag("in_uniform", need=True), _flag("duty_status"),
+    Col("gender", label_map="cpd_trr_sex.csv:gender", blank="unknown"),
+    Col("race", label_map="cpd_trr_race.csv:race", blank="unknown"),
+    Col("birth_year", field="officers.birth_year"),
+    Col("appointed_date", field="officers.appointed_date", formats=("%Y-%m-%d", "%m/%d/%Y")),
+    Col("first_name"), Col("first_name_ns"), Col("last_name"), Col("last_name_ns"),
+    Col("middle_initial"), Col("suffix_name"), Col("current_star", ("star",)),
+    *(Col(s) for s in STARS), Col("unit_detail"), Col("assigned_beat"),
+))
+SUBJECTS = Layout("subjects", description="TRR subjects: the person force was used on", columns=(
+    _trr_id(),
+    Col("sex", ("gender",), need=True, label_map="cpd_trr_sex.csv:sex", blank="unknown"),
+    Col("race", need=True, label_map="cpd_trr_race.csv:race", blank="unknown"),
+    _flag("armed", need=True), _flag("injured", need=True), _flag("alleged_injury"),
+    Col("age", field="incident_subjects.age_at_incident"),
+    Col("birth_year", kind="int", minimum=1880, maximum=2030, policy="blank"),
+    Col("subject_no"), Col("subject_cb_no"),
+))
+ACTIONS = Layout("actions", description="TRR actions-responses: one line per member or subject action", columns=(
+    _trr_id(), Col("person", need=True), Col("action", need=True), Col("other_description"),
+    Col("resistance_type"), Col("row_id"),
+))
+CHARGES = Layout("charges", description="TRR charges against the subject", columns=(
+    _trr_id(), Col("statute", need=True), Col("description", need=True), Col("subject_no"), Col("row_id"),
+))
+STATUSES = Layout("statuses", description="TRR review chain: submitted, approved, reviewed", columns=(
+    _trr_id(), Col("status", need=True), Col("status_date", need=True), Col("trr_status"), Col("status_time"),
+    Col("rank"), Col("star"), Col("row_id"),
+))
+STATUS_REVIEWS = Layout("status_reviews", description="TRR supervisor review checklist of the 2017+ form", columns=(
+    _trr_id(), Col("complied_with_duties", need=True), Col("reviewed_affirm_complete", need=True),
+    Col("on_scene_response_i"), Col("row_id"),
+))
+SUBJECT_WEAPONS = Layout("subject_weapons", description="TRR weapons of the subject", columns=(
+    _trr_id(), Col("weapon_type", need=True),
+    Col("weapon_class", cell_of="weapon_type", label_map="cpd_trr_subject_weapons.csv:weapon_class"),
+    Col("weapon_description"), Col("weapon_use"), Col("firearm_caliber"), Col("row_id"),
+))
+WEAPON_DISCHARGES = Layout("weapon_discharges", description="TRR weapons the member discharged", columns=(
+    _trr_id(), Col("weapon_type", need=True), Col("total_number_of_shots", need=True),
+    Col("force_option", cell_of="weapon_type", label_map="cpd_trr_weapon_discharges.csv:force_option",
+        policy="blank"),
+    Col("weapon_type_description"), Col("firearm_make"), Col("firearm_model"), Col("firearm_caliber"),
+    Col("firearm_reloaded"), Col("object_struck_of_discharge"), Col("accidental_discharge"), Col("row_id"),
+))
+LAYOUTS = (MAIN, OFFICERS, SUBJECTS, ACTIONS, CHARGES, STATUSES, STATUS_REVIEWS, SUBJECT_WEAPONS, WEAPON_DISCHARGES)
+
+
+# -- small verbs ------------------------------------------------------------------------------------
+
+def number_text(series: pd.Series) -> pd.Series:
+    """Numbers as text without float residue or leading zeros ('0620.0' -> '620').
 
     Example:
-        >>> table_kind(["row_id", "trr_id", "weapon_type", "weapon_use"])
-        'subject_weapons'
+        >>> number_text(pd.Series(["0620.0", "12", None])).tolist()
+        ['620', '12', <NA>]
     """
-    have = {str(c).strip() for c in columns}
-    for kind, alternatives in TABLE_KINDS:
-        if any(req <= have for req in alternatives):
-            return kind
-    return None
-
-
-def normalise_trr_id(series: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Normalise trr_ids per format; return (ids, bad mask).
-
-    Integer ids lose float residue and leading zeros (``'55.0'`` -> ``'55'``); year ids keep
-    their form (``'2017-00002'``). Anything else is bad (the caller rejects the row).
-
-    Example:
-        >>> normalise_trr_id(pd.Series(["55.0", "2017-00002", "x"]))[0].tolist()
-        ['55', '2017-00002', <NA>]
-    """
-    text = clean_text(series)
-    numeric = text.str.fullmatch(r"\d+(\.0+)?").fillna(False).astype(bool)
-    yearly = text.str.fullmatch(r"\d{4}-\d{5}").fillna(False).astype(bool)
-    out = pd.Series(pd.NA, index=series.index, dtype="string")
-    out[numeric] = text[numeric].str.replace(r"\.0+$", "", regex=True).str.lstrip("0").replace("", "0")
-    out[yearly] = text[yearly]
-    return out, ~(numeric | yearly)
-
-
-# -- label maps ---------------------------------------------------------------------------------
-
-def label_map(name: str) -> pd.DataFrame:
-    """A ``schema/maps/cpd_trr_<name>.csv`` label map, read as text (blanks are '')."""
-    return read_map(f"cpd_trr_{name}.csv")
-
-
-def _key(series: pd.Series) -> pd.Series:
-    return series.astype("string").fillna("").str.strip().str.replace(r"\s+", " ", regex=True).str.upper()
-
-
-def _lookup(values: pd.Series, name: str, column: str) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Map labels through a map; return (mapped, blank mask, unmapped mask)."""
-    table = label_map(name)
-    mapping = dict(zip(_key(table["raw_label"]), table[column]))
-    key = _key(values)
-    blank = key.eq("")
-    mapped = key.map(mapping).astype("string")
-    return mapped, blank, (~blank & mapped.isna())
-
-
-# -- discovery and grouping -----------------------------------------------------------------------
-
-@dataclass
-class TrrFile:
-    """One raw TRR file: its kind, raw table and normalised trr_ids."""
-
-    source: SourceFile
-    kind: str
-    raw: RawTable
-    trr_id: pd.Series  # aligned with raw.frame
-    release_hint: str | None  # from a TRR-..._ID header column
-
-    @property
-    def relpath(self) -> str:
-        return self.source.relpath
-
-    def id_set(self) -> set[str]:
-        return set(self.trr_id.dropna())
-
-
-@dataclass
-class Release:
-    """Files of one FOIA release: a main file and the tables whose trr_ids belong to it."""
-
-    label: str
-    order: pd.Timestamp
-    main: TrrFile
-    tables: dict[str, TrrFile] = field(default_factory=dict)
-
-    def has(self, kind: str) -> bool:
-        return kind == "main" or kind in self.tables
-
-
-def _release_hint(columns) -> str | None:
-    for c in columns:
-        m = _RELEASE_COLUMN.match(str(c).strip())
-        if m:
-            return m.group("release")
-    return None
-
-
-def _span_label(main: TrrFile) -> str:
-    dates = pd.to_datetime(clean_text(main.raw.frame.get("trr_date", pd.Series(dtype="string"))),
-                           errors="coerce")
-    if dates.notna().any():
-        return f"{dates.min().year}-{dates.max().year}"
-    return Path(main.relpath).stem
-
-
-def group_releases(files: list[TrrFile]) -> tuple[list[Release], list[tuple[TrrFile, str]]]:
-    """Group files into releases anchored by main files (see the module docstring).
-
-    Returns the releases (oldest first) and the files no release could take, with the reason.
-    """
-    mains = [f for f in files if f.kind == "main"]
-    others = [f for f in files if f.kind != "main"]
-    main_ids = [m.id_set() for m in mains]
-    scores: dict[int, list[tuple[tuple, int]]] = {}
-    for i, f in enumerate(others):
-        ids = f.id_set()
-        ranked = []
-        for j, (m, mids) in enumerate(zip(mains, main_ids)):
-            if not ids:
-                continue
-            coverage = len(ids & mids) / len(ids)
-            if coverage <= 0.5:
-                continue
-            jaccard = len(ids & mids) / len(ids | mids)
-            ranked.append(((round(coverage, 6), 0, jaccard, 0), j))
-        scores[i] = ranked
-    # Release hints: a sibling's TRR-..._ID column names the release; share it with its main.
-    hint_of_main: dict[int, str] = {}
-    for i, f in enumerate(others):
-        if f.release_hint and scores[i]:
-            best = max(scores[i])[1]
-            hint_of_main.setdefault(best, f.release_hint)
-    labels = [hint_of_main.get(j) or _span_label(m) for j, m in enumerate(mains)]
-    for i, f in enumerate(others):
-        scores[i] = sorted(
-            (((cov, int(f.release_hint is not None and f.release_hint == labels[j]), jac,
-               int(labels[j] in Path(f.relpath).name)), j) for (cov, _, jac, _), j in scores[i]),
-            reverse=True)
-    orders = []
-    for m in mains:
-        d = pd.to_datetime(clean_text(m.raw.frame["trr_date"]), errors="coerce")
-        orders.append(d.max() if d.notna().any() else pd.Timestamp.min)
-    releases = [Release(labels[j], orders[j], m) for j, m in enumerate(mains)]
-    leftovers: list[tuple[TrrFile, str]] = []
-    # Greedy by score: the strongest (file, main) claims first; one file per kind per release.
-    pairs = sorted(((s, i, j) for i, ranked in scores.items() for s, j in ranked),
-                   key=lambda t: (t[0], -t[1]), reverse=True)
-    placed: set[int] = set()
-    for _, i, j in pairs:
-        f = others[i]
-        if i in placed or f.kind in releases[j].tables:
-            continue
-        releases[j].tables[f.kind] = f
-        placed.add(i)
-    for i, f in enumerate(others):
-        if i in placed:
-            continue
-        why = ("its trr_ids match no TRR main file found alongside" if not scores[i]
-               else "another file of the same table already belongs to that release")
-        leftovers.append((f, why))
-    releases.sort(key=lambda r: (r.order, r.label))
-    return releases, leftovers
-
-
-# -- main files -----------------------------------------------------------------------------------
-
-def _flag(series: pd.Series) -> tuple[pd.Series, pd.Series]:
-    values, blank, unmapped = _lookup(series, "flags", "value")
-    return values.mask(blank, "unknown"), unmapped
+    return clean_text(series.astype("string")).str.replace(r"\.0+$", "", regex=True).str.lstrip("0").replace("", "0")
 
 
 def during_school_hours(occurred_at: pd.Series, has_time: pd.Series) -> pd.Series:
@@ -284,12 +170,9 @@ def during_school_hours(occurred_at: pd.Series, has_time: pd.Series) -> pd.Serie
         ['yes', 'no', 'unknown']
     """
     hour = occurred_at.dt.hour
-    weekday = occurred_at.dt.day_of_week < 5
-    in_term = ~occurred_at.dt.month.isin([7, 8])
-    inside = weekday & (hour >= 7) & (hour < 16)
-    out = pd.Series("no", index=occurred_at.index, dtype="string")
-    out[inside] = "yes"
-    out[~in_term | ~has_time.astype(bool) | occurred_at.isna()] = "unknown"
+    inside = (occurred_at.dt.day_of_week < 5) & (hour >= 7) & (hour < 16)
+    out = pd.Series(np.where(inside, "yes", "no"), index=occurred_at.index, dtype="string")
+    out[occurred_at.dt.month.isin([7, 8]) | ~has_time.astype(bool) | occurred_at.isna()] = "unknown"
     return out
 
 
@@ -300,640 +183,630 @@ def police_district(beat: pd.Series) -> pd.Series:
         >>> police_district(pd.Series(["1125", "834", "5", ""])).tolist()
         ['11', '8', <NA>, <NA>]
     """
-    text = clean_text(beat).str.replace(r"\.0+$", "", regex=True)
+    text = clean_text(beat.astype("string")).str.replace(r"\.0+$", "", regex=True)
     ok = text.str.fullmatch(r"\d{3,4}").fillna(False).astype(bool)
     out = pd.Series(pd.NA, index=beat.index, dtype="string")
     out[ok] = (text[ok].astype(int) // 100).astype(str).to_numpy()
     return out
 
 
-def read_main(release: Release, ledger: Ledger) -> pd.DataFrame:
-    """Main rows of a release with canonical incident fields; bad rows are rejected."""
-    f = release.main
-    raw = f.raw.frame
-    rel = f.relpath
-    d = pd.DataFrame({"source_row": raw["source_row"], "trr_key": f.trr_id, "release": release.label,
-                      "order": release.order, "source_file": rel})
-    date, bad_date = parse_dates(raw["trr_date"], ["%Y-%m-%d", "%m/%d/%Y", "%Y-%m-%d %H:%M:%S"])
-    has_time = pd.Series(False, index=raw.index)
-    occurred = date.copy()
-    bad_time = pd.Series(False, index=raw.index)
-    if "trr_time" in raw.columns:
-        t = clean_text(raw["trr_time"])
-        parsed = pd.to_datetime(t, format="%H:%M:%S", errors="coerce")
-        parsed = parsed.fillna(pd.to_datetime(t, format="%H:%M", errors="coerce"))
-        bad_time = t.notna() & parsed.isna()
-        has_time = parsed.notna()
-        occurred = occurred + pd.to_timedelta(parsed.dt.hour.fillna(0), unit="h") \
-            + pd.to_timedelta(parsed.dt.minute.fillna(0), unit="m")
-    location, loc_blank, loc_unmapped = _lookup(raw["location"], "location", "location_type")
-    location = location.mask(loc_blank, "unknown")
-    direction = clean_text(raw["direction"]).fillna("") if "direction" in raw.columns else ""
-    street_text = clean_text(raw["block"]).fillna("") + " " + direction + " " + clean_text(raw["street"]).fillna("")
-    d["occurred_at"] = occurred
-    d["trr_date"] = date
-    d["school_year"] = school_year(occurred)
-    d["location_raw"] = clean_text(raw["location"])
-    d["location_type"] = location
-    d["block_address"] = pd.Series([hundred_block_key(s) if s.strip() else None for s in street_text],
-                                   index=raw.index, dtype="string")
-    d["police_district"] = police_district(raw["beat"])
-    d["during_school_hours"] = during_school_hours(occurred, has_time)
-    d["rd_no"] = clean_text(raw["rd_no"])
-    d["has_time"] = has_time
-    bad_id = f.trr_id.isna()
-    problems = [
-        (bad_id, "bad_trr_id", "trr_id", "the TRR number {v!r} is neither an integer nor YYYY-NNNNN"),
-        (bad_date | date.isna(), "unparseable_date", "trr_date", "the TRR date {v!r} is missing or not a date"),
-        (bad_time, "unparseable_time", "trr_time", "the TRR time {v!r} is not a time of day"),
-        (loc_unmapped, "unmapped_label", "location", "location {v!r} is not in schema/maps/cpd_trr_location.csv"),
-    ]
-    bad = pd.Series(False, index=raw.index)
-    for mask, reason, column, message in problems:
-        hit = mask.fillna(False).astype(bool) & ~bad
-        if hit.any():
-            vals = raw.loc[hit, column] if column in raw.columns else pd.Series("", index=hit[hit].index)
-            ledger.reject(rel, raw.loc[hit, "source_row"], reason,
-                          [message.format(v=v) for v in vals], column=column, values=vals, table="incidents")
-            bad |= hit
-    d = d[~bad]
-    dup = d.duplicated("trr_key", keep="first")
-    if dup.any():
-        first = d[~dup].set_index("trr_key")["source_row"]
-        ids = mint_ids("inc", SOURCE_SYSTEM, d.loc[dup, "trr_key"])
-        ledger.merge(rel, d.loc[dup, "source_row"], "incidents", ids, "duplicate_row_in_file",
-                     [f"trr_id {k} appears twice in this file; kept row {first[k]}" for k in d.loc[dup, "trr_key"]])
-    return d[~dup].reset_index(drop=True)
-
-
-# -- cross-release identity -----------------------------------------------------------------------
-
-def _num_text(series: pd.Series) -> pd.Series:
-    return clean_text(series).str.replace(r"\.0+$", "", regex=True).str.lstrip("0")
-
-
-def _fingerprints(release: Release, mains: pd.DataFrame) -> pd.DataFrame:
-    """Keys that identify one TRR across releases with different id schemes."""
-    fp = mains[["trr_key", "rd_no", "trr_date"]].copy()
-    off, sub = release.tables.get("officers"), release.tables.get("subjects")
-    if off is None or sub is None:
-        return fp.iloc[0:0]
-    o = off.raw.frame
-    o = pd.DataFrame({"trr_key": off.trr_id, "unit": _num_text(o["unit"]),
-                      "injured": _flag(o["injured"])[0], "duty": _flag(o.get("duty_status", o["injured"]))[0],
-                      "uniform": _flag(o["in_uniform"])[0]})
-    s = sub.raw.frame
-    by = _num_text(s["birth_year"]) if "birth_year" in s.columns else pd.Series(pd.NA, index=s.index)
-    s = pd.DataFrame({"trr_key": sub.trr_id, "sex": _key(s["gender"]), "race": _key(s["race"]), "by": by})
-    # Only TRRs with exactly one officer and one subject row can be fingerprinted.
-    o = o[~o["trr_key"].duplicated(keep=False)]
-    s = s[~s["trr_key"].duplicated(keep=False)]
-    return fp.merge(o, on="trr_key").merge(s, on="trr_key")
-
-
-_FP_KEYS = ["rd_no", "trr_date", "unit", "injured", "duty", "uniform", "sex", "race", "by"]
-
-
-def match_releases(releases: list[Release], mains: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Canonical TRR of every (release, trr_key): the newest release's key wins.
-
-    Returns columns ``release, trr_key, canon_key, canon_release, how`` for every valid main row.
-    """
-    rows = pd.concat([m[["release", "trr_key", "order"]] for m in mains.values()], ignore_index=True)
-    # (a) same id in several releases.
-    rows["group"] = rows["trr_key"]
-    # (b) different ids, same fingerprint, one-to-one across two releases.
-    fps = {r.label: _fingerprints(r, mains[r.label]) for r in releases}
-    labels = [r.label for r in releases]
-    group_of = dict(zip(zip(rows["release"], rows["trr_key"]), rows["group"]))
-    how = {}
-    for a_i, a in enumerate(labels):
-        for b in labels[a_i + 1:]:
-            fa, fb = fps[a], fps[b]
-            if fa.empty or fb.empty:
-                continue
-            fa = fa[~fa["trr_key"].isin(fb["trr_key"])]
-            both = fa.merge(fb, on=_FP_KEYS, suffixes=("_a", "_b")).dropna(subset=["rd_no"])
-            if both.empty:
-                continue
-            # Blocks of mutually indistinguishable records: pair in id order when sizes agree.
-            for _, block in both.groupby(_FP_KEYS, dropna=False, sort=True):
-                ka = sorted(set(block["trr_key_a"]))
-                kb = sorted(set(block["trr_key_b"]))
-                if len(ka) != len(kb):
-                    continue
-                for x, y in zip(ka, kb):
-                    if (a, x) in how or (b, y) in how:
-                        continue
-                    target = group_of[(b, y)]
-                    for key, g in list(group_of.items()):
-                        if g == group_of[(a, x)]:
-                            group_of[key] = target
-                    note = "one-to-one" if len(ka) == 1 else f"paired in id order within {len(ka)} indistinguishable reports"
-                    how[(a, x)] = how[(b, y)] = f"matched on RD number, date, officer and subject attributes ({note})"
-    rows["group"] = [group_of[(r, k)] for r, k in zip(rows["release"], rows["trr_key"])]
-    rows = rows.sort_values(["group", "order", "release"], ascending=[True, False, False], kind="stable")
-    winners = rows.drop_duplicates("group")[["group", "trr_key", "release"]]
-    winners.columns = ["group", "canon_key", "canon_release"]
-    out = rows.merge(winners, on="group")
-    out["how"] = [how.get((r, k), "same trr_id") for r, k in zip(out["release"], out["trr_key"])]
-    return out[["release", "trr_key", "canon_key", "canon_release", "how"]].reset_index(drop=True)
-
-
-# -- auxiliary tables -------------------------------------------------------------------------------
-
-def _attach(f: TrrFile, release: Release, canon: pd.DataFrame, ledger: Ledger, table: str) -> pd.DataFrame:
-    """Raw rows of an auxiliary file with their canonical TRR; orphans and bad ids are rejected."""
-    raw = f.raw.frame.copy()
-    raw["trr_key"] = f.trr_id
-    raw["release"] = release.label
-    raw["order"] = release.order
-    mine = canon[canon["release"] == release.label][["trr_key", "canon_key", "canon_release"]]
-    raw = raw.merge(mine, on="trr_key", how="left")
-    main_keys = set(release.main.trr_id.dropna())
-    bad = raw["trr_key"].isna()
-    if bad.any():
-        ledger.reject(f.relpath, raw.loc[bad, "source_row"], "bad_trr_id",
-                      "the TRR number is neither an integer nor YYYY-NNNNN", column="trr_id",
-                      values=f.raw.frame.set_index("source_row").loc[raw.loc[bad, "source_row"], "trr_id"], table=table)
-    orphan = ~bad & raw["canon_key"].isna() & ~raw["trr_key"].isin(main_keys)
-    if orphan.any():
-        ledger.reject(f.relpath, raw.loc[orphan, "source_row"], "trr_not_in_main",
-                      f"its trr_id is not in the release's main file {release.main.relpath}",
-                      column="trr_id", values=raw.loc[orphan, "trr_key"], table=table)
-    dropped = ~bad & ~orphan & raw["canon_key"].isna()
-    if dropped.any():
-        ledger.reject(f.relpath, raw.loc[dropped, "source_row"], "report_rejected",
-                      "its TRR main row was rejected (see the main file's ledger)", column="trr_id",
-                      values=raw.loc[dropped, "trr_key"], table=table)
-    return raw[raw["canon_key"].notna()].reset_index(drop=True)
-
-
-def _winning_release(rows: pd.DataFrame) -> pd.Series:
-    """Per canonical TRR: the newest release that has rows of this table for it."""
-    newest = rows.sort_values(["order", "release"], ascending=False, kind="stable").drop_duplicates("canon_key")
-    return rows["canon_key"].map(newest.set_index("canon_key")["release"]) == rows["release"]
-
-
-def _merge_losers(rows: pd.DataFrame, ledger: Ledger, table: str, into: pd.Series, kind: str) -> None:
-    """Ledger-merge rows of older releases into the record the newest release kept."""
-    for relpath, g in rows.groupby("source_file", sort=True):
-        ledger.merge(relpath, g["source_row"], table, into[g.index],
-                     "same_trr_in_other_release",
-                     [f"same TRR as trr_id {k} in release {r} ({kind} kept from the newer release)"
-                      for k, r in zip(g["canon_key"], g["canon_release_table"])])
-
-
-def officer_mentions(f: TrrFile, rows: pd.DataFrame, release: Release, dates: pd.Series) -> pd.DataFrame:
-    """Officer attributes of each officer row and its provisional officer_uid."""
-    def col(name):
-        return rows[name] if name in rows.columns else pd.Series(pd.NA, index=rows.index, dtype="string")
-    first, last = name_ns(col("first_name_NS").fillna(col("first_name"))), name_ns(col("last_name_NS").fillna(col("last_name")))
-    named = first.notna() & last.notna()
-    appointed = pd.to_datetime(clean_text(col("appointed_date")), errors="coerce")
-    birth = pd.to_numeric(_num_text(col("birth_year")), errors="coerce").astype("Int64")
-    middle = clean_text(col("middle_initial")).str.upper()
-    key = (first.fillna("") + "|" + last.fillna("") + "|" + middle.fillna("") + "|"
-           + appointed.dt.strftime("%Y-%m-%d").fillna("") + "|" + birth.astype("string").fillna(""))
-    key = key.where(named, "trr|" + rows["trr_key"])
-    race, race_blank, race_bad = _lookup(col("race"), "race", "race")
-    gender, g_blank, g_bad = _lookup(col("gender"), "sex", "gender")
-    return pd.DataFrame({
-        "officer_uid": mint_ids("off", SOURCE_SYSTEM, release.label, key),
-        "named": named,
-        "first_name_ns": first.fillna(""), "last_name_ns": last.fillna(""),
-        "middle_initial": middle, "suffix": clean_text(col("suffix_name")).str.upper(),
-        "appointed_date": appointed, "birth_year": birth,
-        "gender": gender.mask(g_blank, "unknown"), "race": race.mask(race_blank, "unknown"),
-        "race_bad": race_bad, "gender_bad": g_bad, "trr_date": dates,
-        "star": _num_text(col("current_star")),
-        "stars_hist": [[s for s in vals if s] for vals in zip(*[
-            _num_text(col(f"star{i}")).fillna("") for i in range(1, 7)])] if "star1" in rows.columns
-        else [[] for _ in range(len(rows))],
-    }, index=rows.index)
-
-
-# -- actions ----------------------------------------------------------------------------------------
-
-def map_actions(rows: pd.DataFrame, has_category: bool) -> pd.DataFrame:
-    """Per action row: force option(s), de-escalation tactic, mitigation flag, resistance; and unmapped.
-
-    ``has_category``: the 2017+ layout, whose ``other_description`` is the form box (Force
-    Mitigation, Control Tactic, ...); it is used when a label means different things per box.
-    """
-    table = label_map("actions")
-    person = _key(rows["person"])
-    action = _key(rows["action"])
-    category = _key(rows["other_description"]) if has_category and "other_description" in rows.columns \
-        else pd.Series("", index=rows.index, dtype="string")
-    keys = _key(table["person"]) + "|" + _key(table["action"]) + "|" + _key(table["category"])
-    indexed = table.assign(k=keys).set_index("k")
-    exact = person + "|" + action + "|" + category
-    generic = person + "|" + action + "|"
-    # A box-specific row (2017+ form) wins over the generic label row.
-    chosen = exact.where(exact.isin(indexed.index), generic)
-    hit = chosen.isin(indexed.index)
-    cols = ["force_option", "deescalation_tactic", "force_mitigation", "subject_resistance"]
-    out = indexed.reindex(chosen.where(hit, "").to_numpy())[cols].replace("", pd.NA)
-    out.index = rows.index
-    out["unmapped"] = ~hit.astype(bool)
-    return out
-
-
-def _resistance_max(values: pd.Series) -> str:
-    ranked = [v for v in values.dropna() if v in _RESISTANCE_ORDER]
-    return max(ranked, key=_RESISTANCE_ORDER.get) if ranked else "unknown"
-
-
-def _joined(values) -> str | None:
-    items = sorted({p for v in values if isinstance(v, str) and v for p in v.split(LIST_SEPARATOR)})
-    return LIST_SEPARATOR.join(items) if items else None
-
-
-def summarise_actions(rows: pd.DataFrame) -> pd.DataFrame:
-    """Aggregate mapped action rows into one force summary per (release, canonical TRR).
-
-    * ``subject_resistance``: the most severe resistance on the report, from ``resistance_type``
-      where the release has it, else from the subject-action labels (2017+ form); unknown if none.
-    * ``force_options`` / ``deescalation_tactics``: the sorted union over member actions.
-    * ``deescalation_documented``: yes when any member action is a force-mitigation effort as the
-      2017+ form classifies them (member presence and verbal direction included: CPD files them
-      under "Force Mitigation"), else no. The strict reading (a named tactic such as tactical
-      positioning, zone of safety, additional units) is ``deescalation_tactics`` non-empty.
+def block_address(block: pd.Series, direction: pd.Series, street: pd.Series) -> pd.Series:
+    """Hundred-block key of the TRR's block, direction and street ('1XX' 'South' 'CAMPBELL AVE').
 
     Example:
-        >>> r = pd.DataFrame({"release": ["x", "x"], "canon_key": ["1", "1"],
-        ...     "force_option": ["member_presence", "takedown;handcuffing"], "deescalation_tactic": [None, None],
-        ...     "force_mitigation": ["yes", "no"], "resistance": ["passive_resister", "active_resister"]})
-        >>> summarise_actions(r)[["force_options", "subject_resistance", "deescalation_documented"]].values.tolist()
-        [['handcuffing;member_presence;takedown', 'active_resister', 'yes']]
+        >>> block_address(pd.Series(["1XX"]), pd.Series(["South"]), pd.Series(["CAMPBELL AVE"])).tolist()
+        ['1XX S CAMPBELL AVE']
     """
-    g = rows.groupby(["release", "canon_key"], sort=True)
-    out = pd.DataFrame({
-        "force_options": g["force_option"].agg(_joined),
-        "deescalation_tactics": g["deescalation_tactic"].agg(_joined),
-        "deescalation_documented": g["force_mitigation"].agg(lambda s: "yes" if (s == "yes").any() else "no"),
-        "subject_resistance": g["resistance"].agg(_resistance_max),
-    }).reset_index()
+    parts = [clean_text(s.astype("string")).fillna("") for s in (block, direction, street)]
+    text = (parts[0] + " " + parts[1] + " " + parts[2]).str.strip()
+    keys = {t: hundred_block_key(t) if t else None for t in pd.unique(text)}
+    return text.map(keys).astype("string")
+
+
+def _text(frame: pd.DataFrame, column: str) -> pd.Series:
+    return frame[column].astype("string") if column in frame.columns else pd.Series(pd.NA, index=frame.index,
+                                                                                     dtype="string")
+
+
+def _rows(ctx: DeriveContext, layout: str) -> pd.DataFrame:
+    """A layout's staged rows with ``trr_key`` (normalised trr_id); main rows also get ``occurred_at``."""
+    extra = ", CAST(trr_date AS DATE) + coalesce(trr_time, TIME '00:00:00') AS occurred_at" \
+        if layout == MAIN_LAYOUT else ""
+    return ctx.con.execute(f"SELECT *, {normalise_trr_id_sql('trr_id')} AS trr_key{extra} "
+                           f"FROM {ctx.view(layout)} ORDER BY source_file, source_row").df()
+
+
+def _message(*parts) -> pd.Series:
+    """A sentence per row from literal strings and Series (vectorised concatenation)."""
+    series = next(p for p in parts if isinstance(p, pd.Series))
+    out = pd.Series("", index=series.index, dtype="string")
+    for p in parts:
+        out = out + (p.astype("string").fillna("") if isinstance(p, pd.Series) else p)
     return out
 
 
-# -- the adapter --------------------------------------------------------------------------------------
+# -- main rows ----------------------------------------------------------------------------------------
 
-class TrrAdapter(SourceAdapter):
-    """All TRR tables of all four releases (recognised by header; grouped by trr_ids)."""
+def screen_mains(rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[pd.DataFrame]]:
+    """(usable main rows, rejected rows, repeated rows, fates of the rejected rows).
 
-    name = "chicago_trr"
-    description = "Chicago Police Tactical Response Reports (use of force), invinst FOIA releases 2004-2021"
-
-    def recognises(self, head: RawHead) -> bool:
-        return table_kind(head.header) is not None
-
-    def load(self, files: list[SourceFile], ctx: CleanContext) -> AdapterOutput:
-        ledger = Ledger()
-        trr_files = []
-        for sf in sorted(files, key=lambda s: s.relpath):
-            raw = read_raw_csv(sf.path, relpath=sf.relpath)
-            ledger.expect(sf.relpath, raw.n_rows)
-            reject_bad_lines(raw, ledger)
-            raw.frame.columns = [c.strip() for c in raw.frame.columns]
-            ids, _ = normalise_trr_id(raw.frame["trr_id"])
-            trr_files.append(TrrFile(sf, table_kind(raw.frame.columns), raw, ids, _release_hint(raw.frame.columns)))
-        return build_tables(trr_files, ledger)
-
-
-def load_releases(files: list[SourceFile]) -> tuple[list[Release], list[tuple[TrrFile, str]]]:
-    """Read and group TRR files (what :meth:`TrrAdapter.load` does before mapping)."""
-    trr_files = []
-    for sf in sorted(files, key=lambda s: s.relpath):
-        raw = read_raw_csv(sf.path, relpath=sf.relpath)
-        raw.frame.columns = [c.strip() for c in raw.frame.columns]
-        ids, _ = normalise_trr_id(raw.frame["trr_id"])
-        trr_files.append(TrrFile(sf, table_kind(raw.frame.columns), raw, ids, _release_hint(raw.frame.columns)))
-    return group_releases(trr_files)
-
-
-def build_tables(trr_files: list[TrrFile], ledger: Ledger) -> AdapterOutput:
-    """Map grouped TRR files to canonical fragments, accounting every raw row in ``ledger``."""
-    releases, leftovers = group_releases(trr_files)
-    notes: list[str] = []
-    for f, why in leftovers:
-        ledger.reject(f.relpath, f.raw.frame["source_row"], "no_release_for_file",
-                      f"{f.kind} file not used: {why}")
-        notes.append(f"chicago_trr: {f.relpath} not used ({why})")
-    mains = {r.label: read_main(r, ledger) for r in releases}
-    if not releases:
-        return AdapterOutput({}, ledger, notes)
-    canon = match_releases(releases, mains)
-    by_release = {r.label: r for r in releases}
-
-    # incidents ---------------------------------------------------------------------------------
-    m = pd.concat(mains.values(), ignore_index=True).merge(canon, on=["release", "trr_key"])
-    m["incident_id"] = mint_ids("inc", SOURCE_SYSTEM, m["canon_key"])
-    win = m["release"] == m["canon_release"]
-    for relpath, g in m[win].groupby("source_file"):
-        ledger.keep(relpath, g["source_row"], "incidents", g["incident_id"])
-    for relpath, g in m[~win].groupby("source_file"):
-        ledger.merge(relpath, g["source_row"], "incidents", g["incident_id"], "same_trr_in_other_release",
-                     [f"same TRR as trr_id {k} in release {r} ({h}); kept from the newer release"
-                      for k, r, h in zip(g["canon_key"], g["canon_release"], g["how"])])
-    kept = m[win].copy()
-    # The 2017-2021 release has no time; a matched older release of the same TRR (same date) may.
-    timed = m[m["has_time"]].sort_values(["order", "release"], ascending=False).drop_duplicates("canon_key")
-    timed = timed.set_index("canon_key")
-    need = ~kept["has_time"] & kept["canon_key"].isin(timed.index)
-    need &= kept["trr_date"].to_numpy() == kept["canon_key"].map(timed["trr_date"]).to_numpy()
-    for col in ("occurred_at", "during_school_hours"):
-        kept.loc[need, col] = kept.loc[need, "canon_key"].map(timed[col])
-    incidents = conform(kept.assign(
-        source_system=SOURCE_SYSTEM, source_record_id=kept["canon_key"], school_match_method="none",
-        school_match_ambiguous=False, referral_source="unknown", police_notified="unknown",
-        offense_class="unknown", geocode_precision="block"), "incidents")
-    date_of = kept.set_index("canon_key")["trr_date"]
-    incident_of = kept.set_index("canon_key")["incident_id"]
-
-    tables: dict[str, pd.DataFrame] = {"incidents": incidents}
-
-    def aux(kind, table):
-        parts = []
-        for r in releases:
-            f = r.tables.get(kind)
-            if f is not None:
-                part = _attach(f, r, canon, ledger, table)
-                part["source_file"] = f.relpath
-                part["has_category"] = "other_description" in f.raw.frame.columns and "resistance_type" not in f.raw.frame.columns
-                parts.append(part)
-        return pd.concat(parts, ignore_index=True) if parts else None
-
-    # officers --------------------------------------------------------------------------------------
-    officer_of: dict[str, str] = {}
-    member_injured: dict[str, str] = {}
-    orows = aux("officers", "incident_officers")
-    off_profiles, off_ids = [], []
-    if orows is not None:
-        orows["trr_date"] = orows["canon_key"].map(date_of)
-        mentions = pd.concat([officer_mentions(by_release[r].tables["officers"], g, by_release[r], g["trr_date"])
-                              for r, g in orows.groupby("release", sort=True)])
-        mentions = mentions.drop(columns=["trr_date"])
-        for c in ("race", "gender"):
-            orows[f"raw_{c}"] = orows[c] if c in orows.columns else ""
-        orows = orows.drop(columns=[c for c in mentions.columns if c in orows.columns]).join(mentions)
-        for col, flag_col in (("race", "race_bad"), ("gender", "gender_bad")):
-            bad = orows[flag_col]
-            if bad.any():
-                for relpath, g in orows[bad].groupby("source_file"):
-                    ledger.reject(relpath, g["source_row"], "unmapped_label",
-                                  [f"officer {col} {v!r} is not in the cpd_trr map" for v in g[f"raw_{col}"]],
-                                  column=col, values=g[f"raw_{col}"], table="incident_officers")
-                orows = orows[~bad]
-        orows["injured_flag"] = _flag(orows["injured"])[0]
-        win = _winning_release(orows)
-        orows["canon_release_table"] = orows["canon_key"].map(
-            orows[win].drop_duplicates("canon_key").set_index("canon_key")["release"])
-        w = orows[win].copy()
-        w["incident_id"] = w["canon_key"].map(incident_of)
-        dup = w.duplicated(["incident_id", "officer_uid"])
-        for relpath, g in w[~dup].groupby("source_file"):
-            ledger.keep(relpath, g["source_row"], "incident_officers", g["incident_id"])
-        for relpath, g in w[dup].groupby("source_file"):
-            ledger.merge(relpath, g["source_row"], "incident_officers", g["incident_id"], "duplicate_row_in_file",
-                         "the same officer is listed twice on this TRR")
-        losers = orows[~win]
-        _merge_losers(losers, ledger, "incident_officers", losers["canon_key"].map(incident_of), "officer")
-        w = w[~dup]
-        tables["incident_officers"] = conform(w.assign(role="involved", is_assigned_sro=False), "incident_officers")
-        officer_of = w.drop_duplicates("canon_key").set_index("canon_key")["officer_uid"].to_dict()
-        member_injured = w.drop_duplicates("canon_key").set_index("canon_key")["injured_flag"].to_dict()
-        profiles = orows[win | orows["named"]].sort_values(["officer_uid", "trr_date", "source_file", "source_row"])
-        off_profiles.append(conform(profiles.drop_duplicates("officer_uid").assign(source=lambda d: d["source_file"]), "officers"))
-        stars = profiles[profiles["star"].notna()]
-        if len(stars):
-            st = stars.groupby(["officer_uid", "star", "source_file"], sort=True)["trr_date"].min().reset_index()
-            off_ids.append(pd.DataFrame({"officer_uid": st["officer_uid"], "id_type": "star", "value": st["star"],
-                                         "valid_from": st["trr_date"], "source": st["source_file"]}))
-        hist = profiles[["officer_uid", "stars_hist", "source_file", "star"]].explode("stars_hist").dropna(subset=["stars_hist"])
-        hist = hist[hist["stars_hist"] != hist["star"].fillna("")]
-        if len(hist):
-            off_ids.append(pd.DataFrame({"officer_uid": hist["officer_uid"], "id_type": "star",
-                                         "value": hist["stars_hist"], "source": hist["source_file"]}))
-    if off_profiles:
-        tables["officers"] = pd.concat(off_profiles, ignore_index=True)
-    if off_ids:
-        ids = pd.concat(off_ids, ignore_index=True)
-        ids = ids.sort_values(["officer_uid", "value", "source", "valid_from"], na_position="last")
-        tables["officer_identifiers"] = conform(ids.drop_duplicates(["officer_uid", "id_type", "value", "source"]),
-                                                "officer_identifiers")
-
-    # subjects -------------------------------------------------------------------------------------
-    srows = aux("subjects", "incident_subjects")
-    subject_of: dict[str, str] = {}
-    subj_injured: dict[str, str] = {}
-    subj_parts = []
-    if srows is not None:
-        sno = _num_text(srows["subject_no"]) if "subject_no" in srows.columns else pd.Series(pd.NA, index=srows.index)
-        srows["subject_key"] = sno.fillna("1")
-        race, race_blank, race_bad = _lookup(srows["race"], "race", "race")
-        sex, sex_blank, sex_bad = _lookup(srows["gender"], "sex", "sex")
-        for mask, col in ((race_bad, "race"), (sex_bad & ~race_bad, "gender")):
-            for relpath, g in srows[mask].groupby("source_file"):
-                ledger.reject(relpath, g["source_row"], "unmapped_label",
-                              [f"subject {col} {v!r} is not in the cpd_trr map" for v in g[col]],
-                              column=col, values=g[col], table="incident_subjects")
-        ok = ~(race_bad | sex_bad)
-        srows = srows[ok].assign(race_ethnicity=race[ok].mask(race_blank[ok], "unknown"),
-                                 sex=sex[ok].mask(sex_blank[ok], "unknown"))
-        inj, _ = _flag(srows["injured"])
-        alleged, _ = _flag(srows["alleged_injury"]) if "alleged_injury" in srows.columns else (inj.where(False, "unknown"), None)
-        srows["subject_injured"] = np.where(inj == "yes", "yes", np.where(alleged == "yes", "alleged",
-                                            np.where((inj == "no"), "no", "unknown")))
-        year = srows["canon_key"].map(date_of).dt.year
-        age = pd.to_numeric(_num_text(srows["age"]), errors="coerce") if "age" in srows.columns else pd.Series(np.nan, index=srows.index)
-        by = pd.to_numeric(_num_text(srows["birth_year"]), errors="coerce") if "birth_year" in srows.columns else pd.Series(np.nan, index=srows.index)
-        age = age.fillna(year - by)  # birth year only: age at the TRR is year difference (±1)
-        srows["age_at_incident"] = age.where((age >= 0) & (age <= 120)).round().astype("Int64")
-        win = _winning_release(srows)
-        srows["canon_release_table"] = srows["canon_key"].map(
-            srows[win].drop_duplicates("canon_key").set_index("canon_key")["release"])
-        srows["subject_id"] = mint_ids("sub", SOURCE_SYSTEM, srows["canon_key"], srows["subject_key"])
-        w = srows[win]
-        dup = w.duplicated("subject_id")
-        for relpath, g in w[~dup].groupby("source_file"):
-            ledger.keep(relpath, g["source_row"], "incident_subjects", g["subject_id"])
-        for relpath, g in w[dup].groupby("source_file"):
-            ledger.merge(relpath, g["source_row"], "incident_subjects", g["subject_id"], "duplicate_row_in_file",
-                         "the same subject is listed twice on this TRR")
-        w = w[~dup]
-        first_subject = w.sort_values("subject_key").drop_duplicates("canon_key").set_index("canon_key")["subject_id"]
-        losers = srows[~win]
-        _merge_losers(losers, ledger, "incident_subjects", losers["canon_key"].map(first_subject), "subject")
-        subj_parts.append(w.assign(incident_id=w["canon_key"].map(incident_of)))
-        subject_of = first_subject.to_dict()
-        subj_injured = w.drop_duplicates("canon_key").set_index("canon_key")["subject_injured"].to_dict()
-    implied = kept[~kept["canon_key"].isin(subject_of.keys())]
-    if len(implied):
-        implied = implied.assign(subject_key="implied", race_ethnicity="unknown", sex="unknown",
-                                 subject_id=mint_ids("sub", SOURCE_SYSTEM, implied["canon_key"], "implied"))
-        subj_parts.append(implied)
-        subject_of.update(implied.set_index("canon_key")["subject_id"].to_dict())
-        notes.append(f"chicago_trr: {len(implied)} TRR(s) have no subject row in any release (release without a "
-                     "subjects table); each got one implied subject with unknown attributes")
-    subjects = pd.concat(subj_parts, ignore_index=True)
-    tables["incident_subjects"] = conform(subjects.assign(role="suspect", is_student="unknown"), "incident_subjects")
-
-    # charges -> outcomes --------------------------------------------------------------------------
-    crows = aux("charges", "outcomes")
-    has_charges_table = {r.label for r in releases if "charges" in r.tables}
-    releases_of_trr = canon.groupby("canon_key")["release"].agg(set)
-    outs = subjects[["canon_key", "subject_id", "incident_id", "source_file"]].copy()
-    outs["label"] = [("NO CHARGE RECORDED" if releases_of_trr.get(k, set()) & has_charges_table
-                      else "NO CHARGES TABLE IN RELEASE") for k in outs["canon_key"]]
-    outs["outcome_raw"] = outs["label"].str.lower().str.replace("in release", "in this release")
-    outs["outcome_date"] = pd.NaT
-    if crows is not None and len(crows):
-        crows["desc"] = clean_text(crows["description"]).fillna(clean_text(crows["statute"]))
-        win = _winning_release(crows)
-        crows["canon_release_table"] = crows["canon_key"].map(
-            crows[win].drop_duplicates("canon_key").set_index("canon_key")["release"])
-        # A charge belongs to the TRR's subject with that subject_no, else to its (only) subject.
-        sno = _num_text(crows["subject_no"]) if "subject_no" in crows.columns else pd.Series(pd.NA, index=crows.index)
-        sid = mint_ids("sub", SOURCE_SYSTEM, crows["canon_key"], sno.fillna(""))
-        crows["subject_id"] = sid.where(sid.isin(subjects["subject_id"]) & sno.notna(),
-                                        crows["canon_key"].map(subject_of))
-        crows["outcome_id"] = mint_ids("out", crows["subject_id"])
-        w = crows[win].sort_values(["subject_id", "source_file", "source_row"])
-        first = ~w.duplicated("subject_id")
-        for relpath, g in w[first].groupby("source_file"):
-            ledger.keep(relpath, g["source_row"], "outcomes", g["outcome_id"])
-        for relpath, g in w[~first].groupby("source_file"):
-            ledger.merge(relpath, g["source_row"], "outcomes", g["outcome_id"], "charge_folded_into_outcome",
-                         "a further charge of the same subject; its description is in the outcome's outcome_raw")
-        losers = crows[~win]
-        _merge_losers(losers, ledger, "outcomes", losers["outcome_id"], "charges")
-        charged = w.groupby("subject_id")["desc"].agg(lambda s: "; ".join(sorted(set(s.dropna()))))
-        hit = outs["subject_id"].isin(charged.index)
-        outs.loc[hit, "label"] = "CHARGED"
-        outs.loc[hit, "outcome_raw"] = outs.loc[hit, "subject_id"].map(charged)
-        outs.loc[hit, "outcome_date"] = outs.loc[hit, "canon_key"].map(date_of)
-    mapped, unmapped = map_outcomes(outs["label"], "cpd_trr")
-    if unmapped.any():  # the adapter's own labels: a missing one is a packaging error, not data
-        raise ValueError(f"outcome_map_cpd_trr.csv lacks label(s) {sorted(set(outs.loc[unmapped, 'label']))}")
-    outs = outs.join(mapped.drop(columns="map_version"))
-    outs["outcome_id"] = mint_ids("out", outs["subject_id"])
-    outs["decided_by_officer_uid"] = outs["canon_key"].map(officer_of)
-    tables["outcomes"] = conform(outs.assign(police_contact=True, warrant_or_alert_arrest=False,
-                                             outcome_source_vocab="cpd"), "outcomes")
-
-    # actions -> force_reports ----------------------------------------------------------------------
-    arows = aux("actions", "force_reports")
-    summaries = pd.DataFrame()
-    if arows is not None:
-        mapped_parts = []
-        for (relpath, has_cat), g in arows.groupby(["source_file", "has_category"], sort=True):
-            mapped_parts.append(map_actions(g, bool(has_cat)))
-        arows = arows.join(pd.concat(mapped_parts))
-        if "resistance_type" in arows.columns:
-            res, res_blank, res_bad = _lookup(arows["resistance_type"], "resistance", "subject_resistance")
-        else:
-            res = pd.Series(pd.NA, index=arows.index, dtype="string")
-            res_blank = pd.Series(True, index=arows.index)
-            res_bad = pd.Series(False, index=arows.index)
-        arows["resistance"] = res.where(~res_blank, arows["subject_resistance"]).replace("", pd.NA)
-        for mask, col in ((arows["unmapped"], "action"), (res_bad & ~arows["unmapped"], "resistance_type")):
-            for relpath, g in arows[mask].groupby("source_file"):
-                what = g["action"] if col == "action" else g["resistance_type"]
-                ledger.reject(relpath, g["source_row"], "unmapped_label",
-                              [f"{col} {v!r} ({p}) is not in schema/maps/cpd_trr_"
-                               f"{'actions' if col == 'action' else 'resistance'}.csv" for v, p in zip(what, g["person"])],
-                              column=col, values=what, table="force_reports")
-        arows = arows[~(arows["unmapped"] | res_bad)]
-        summaries = summarise_actions(arows)
-        win = _winning_release(arows)
-        arows["canon_release_table"] = arows["canon_key"].map(
-            arows[win].drop_duplicates("canon_key").set_index("canon_key")["release"])
-        arows["force_report_id"] = mint_ids("frc", SOURCE_SYSTEM, arows["canon_key"], arows["canon_key"].map(subject_of))
-        w = arows[win].sort_values(["canon_key", "source_file", "source_row"])
-        first = ~w.duplicated("canon_key")
-        for relpath, g in w[first].groupby("source_file"):
-            ledger.keep(relpath, g["source_row"], "force_reports", g["force_report_id"])
-        for relpath, g in w[~first].groupby("source_file"):
-            ledger.merge(relpath, g["source_row"], "force_reports", g["force_report_id"],
-                         "action_aggregated_into_report",
-                         "one action/response line of this TRR; all lines of a TRR form one force report row")
-        losers = arows[~win]
-        _merge_losers(losers, ledger, "force_reports", losers["force_report_id"], "actions")
-        fr = w[first][["canon_key", "release", "force_report_id", "source_file"]].merge(
-            summaries, on=["release", "canon_key"])
-        tables["force_reports"] = conform(fr.assign(
-            source_report_id=fr["canon_key"], incident_id=fr["canon_key"].map(incident_of),
-            subject_id=fr["canon_key"].map(subject_of), officer_uid=fr["canon_key"].map(officer_of),
-            report_type="cpd_trr", reportable_force_level="unknown",
-            subject_injured=fr["canon_key"].map(subj_injured).fillna("unknown"),
-            member_injured=fr["canon_key"].map(member_injured).fillna("unknown")), "force_reports")
-
-    # tables outside the canonical model -----------------------------------------------------------
-    for kind, what in _NOT_CANONICAL.items():
-        for r in releases:
-            f = r.tables.get(kind)
-            if f is None:
-                continue
-            rows = _attach(f, r, canon, ledger, None)
-            ledger.reject(f.relpath, rows["source_row"], "not_in_canonical_model",
-                          f"{what} detail of TRR; the canonical model has no table for it (kept in the raw file)")
-
-    for r in releases:
-        present = ", ".join(sorted(r.tables))
-        notes.append(f"chicago_trr: release {r.label}: main {r.main.relpath}; tables: {present}")
-    return AdapterOutput(tables, ledger, notes)
-
-
-def release_conflicts(files: list[SourceFile]) -> pd.DataFrame:
-    """Fields on which releases describing the same TRR disagree (an audit for the lead to store).
-
-    Compares, for every TRR present in two or more releases, the incident fields (date, time,
-    block address, location type, district) and the force summary (resistance, force options,
-    de-escalation). Returns ``canon_key, field, release, value, kept_release, kept_value``.
+    A main row without a usable date, or whose location is a school-like label the map does not
+    know, is rejected. Within one file a trr_id seen twice is one TRR: the row first by content
+    is used, the other is merged into its incident later (``duplicate_trr_in_file``).
     """
-    releases, _ = load_releases(files)
-    scratch = Ledger()
-    mains = {r.label: read_main(r, scratch) for r in releases}
-    canon = match_releases(releases, mains)
-    m = pd.concat(mains.values(), ignore_index=True).merge(canon, on=["release", "trr_key"])
-    m["time"] = m["occurred_at"].dt.strftime("%H:%M").where(m["has_time"])
-    m["date"] = m["trr_date"].dt.strftime("%Y-%m-%d")
-    fields = ["date", "time", "block_address", "location_type", "police_district"]
-    long = m.melt(id_vars=["canon_key", "release", "canon_release"], value_vars=fields, var_name="field")
-    parts = [long]
-    arow_parts = []
-    for r in releases:
-        f = r.tables.get("actions")
-        if f is None:
-            continue
-        rows = _attach(f, r, canon, scratch, None)
-        has_cat = "other_description" in f.raw.frame.columns and "resistance_type" not in f.raw.frame.columns
-        rows = rows.join(map_actions(rows, has_cat))
-        if "resistance_type" in rows.columns:
-            res, blank, _ = _lookup(rows["resistance_type"], "resistance", "subject_resistance")
-            rows["resistance"] = res.where(~blank, rows["subject_resistance"]).replace("", pd.NA)
-        else:
-            rows["resistance"] = rows["subject_resistance"].replace("", pd.NA)
-        arow_parts.append(rows[~rows["unmapped"]])
-    if arow_parts:
-        s = summarise_actions(pd.concat(arow_parts, ignore_index=True)).merge(
-            canon[["release", "canon_key", "canon_release"]].drop_duplicates(), on=["release", "canon_key"])
-        parts.append(s.melt(id_vars=["canon_key", "release", "canon_release"],
-                            value_vars=["subject_resistance", "force_options", "deescalation_documented"],
-                            var_name="field"))
-    long = pd.concat(parts, ignore_index=True)
-    long["value"] = long["value"].astype("string").fillna("")
-    multi = long.groupby(["canon_key", "field"])["release"].transform("nunique") > 1
-    long = long[multi]
-    kept = long[long["release"] == long["canon_release"]].set_index(["canon_key", "field"])["value"]
-    long = long[long["release"] != long["canon_release"]].copy()
-    long["kept_value"] = [kept.get((k, f), "") for k, f in zip(long["canon_key"], long["field"])]
-    # A value one release left blank is missing information, not a conflict.
-    out = long[(long["value"] != long["kept_value"]) & (long["value"] != "") & (long["kept_value"] != "")].rename(columns={"canon_release": "kept_release"})
-    return out[["canon_key", "field", "release", "value", "kept_release", "kept_value"]] \
-        .sort_values(["canon_key", "field", "release"]).reset_index(drop=True)
+    no_date = rows["trr_date"].isna()
+    bad_place = ~no_date & rows["location_type"].isna() & rows["location"].notna()
+    date_text = _text(rows, "trr_date_text")
+    unreadable = no_date & date_text.notna()
+    fates = [
+        rejected(rows[no_date & date_text.isna()], "missing_value", "the TRR has no date (trr_date is blank)",
+                 column="trr_date", table="incidents"),
+        rejected(rows[unreadable], "unparseable_date", _message("trr_date '", date_text[unreadable], "' is not a date"),
+                 column="trr_date", value=date_text[unreadable], table="incidents"),
+        rejected(rows[bad_place], "unmapped_label",
+                 _message("location '", rows.loc[bad_place, "location"], "' is not in schema/maps/cpd_trr_location.csv"),
+                 column="location", value=rows.loc[bad_place, "location"], table="incidents"),
+    ]
+    good = rows[~(no_date | bad_place)]
+    first = first_of_key(good, ["source_file", "trr_key"],
+                         ["source_file", "trr_key", "trr_date", "trr_time", "location", "source_row"])
+    return good[first], rows[no_date | bad_place], good[~first], fates
 
 
-ADAPTERS = [TrrAdapter()]
+# -- releases and identity -------------------------------------------------------------------------
+
+def file_ids(ctx: DeriveContext, mains: pd.DataFrame) -> dict[str, tuple[str, set]]:
+    """file -> (layout, its distinct trr_ids): the usable main rows, every row of the other tables."""
+    selects = [f"SELECT DISTINCT {literal(lay.name)} AS layout, source_file, {normalise_trr_id_sql('trr_id')} AS trr_key "
+               f"FROM {ctx.view(lay.name)}" for lay in LAYOUTS if lay.name != MAIN_LAYOUT and ctx.has(lay.name)]
+    others = ctx.con.execute(" UNION ALL ".join(selects)).df() if selects else pd.DataFrame(
+        columns=["layout", "source_file", "trr_key"])
+    out = {f: (MAIN_LAYOUT, set(g.tolist())) for f, g in mains.groupby("source_file")["trr_key"]}
+    for (layout, f), g in others.groupby(["layout", "source_file"])["trr_key"]:
+        out[f] = (layout, set(g.tolist()))
+    return out
+
+
+def find_extracts(ctx: DeriveContext, mains: pd.DataFrame):
+    """Extracts (oldest release first) and the files no extract takes (see chicago_trr_releases)."""
+    hints = {p.label: release_hint(p.header) for parts in ctx.parts.values() for p in parts}
+    years = mains.groupby("source_file")["trr_date"].agg(["min", "max"])
+    spans = {f: (int(r["min"].year), int(r["max"].year)) for f, r in years.iterrows()}
+    return group_files(file_ids(ctx, mains), hints, spans)
+
+
+def with_extract(rows: pd.DataFrame, extracts: list[Extract]) -> pd.DataFrame:
+    """Rows with their extract (main file), release, release order and extract size."""
+    files = pd.DataFrame([(f, e.main, e.release, e.order, e.size) for e in extracts for f in (e.main, *e.tables.values())],
+                         columns=["source_file", "extract", "release", "order", "size"])
+    out = rows.merge(files, on="source_file", how="left")
+    return out.assign(order=out["order"].fillna(-1).astype("int64"), size=out["size"].fillna(0).astype("int64"))
+
+
+def fingerprints(officers: pd.DataFrame, subjects: pd.DataFrame, mains: pd.DataFrame) -> pd.DataFrame:
+    """Per (release, trr_key) with exactly one officer and one subject row: the identity attributes."""
+    o = officers.assign(unit=number_text(officers["unit"]), duty=officers["duty_status"], uniform=officers["in_uniform"])
+    s = subjects.assign(birth_year=subjects["birth_year"].astype("Int64").astype("string"))
+    o = o[~o.duplicated(["extract", "trr_key"], keep=False)][["extract", "trr_key", "unit", "injured", "duty", "uniform"]]
+    s = s[~s.duplicated(["extract", "trr_key"], keep=False)][["extract", "trr_key", "sex", "race", "birth_year"]]
+    m = mains[["extract", "release", "size", "trr_key", "rd_no", "trr_date"]]
+    fp = m.merge(o, on=["extract", "trr_key"]).merge(s, on=["extract", "trr_key"])
+    fp = fp.sort_values(["release", "trr_key", "size", "extract"], ascending=[True, True, False, True])
+    fp = fp.drop_duplicates(["release", "trr_key"])
+    for col in FINGERPRINT:
+        fp[col] = fp[col].astype("string")
+    return fp[["release", "trr_key", *FINGERPRINT]]
+
+
+def on_source(frame: pd.DataFrame, source: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``frame`` that are source rows, with their TRR (``canon_key``)."""
+    return frame.merge(source[["source_file", "source_row", "canon_key"]], on=["source_file", "source_row"])
+
+
+# -- incidents --------------------------------------------------------------------------------------
+
+def borrowed_times(mains: pd.DataFrame, canon: pd.DataFrame) -> pd.DataFrame:
+    """Per canonical TRR: date and time of its newest mention with a time of day."""
+    m = mains.merge(canon[["extract", "trr_key", "canon_key"]], on=["extract", "trr_key"])
+    timed = m[m["trr_time"].notna()].sort_values(["canon_key", "order", "size", "extract"],
+                                                  ascending=[True, False, False, True])
+    return timed.drop_duplicates("canon_key").set_index("canon_key")[["trr_date", "occurred_at"]]
+
+
+def build_incidents(source: pd.DataFrame, timed: pd.DataFrame) -> pd.DataFrame:
+    """Incidents of the source main rows (a missing time borrowed from another release, same date)."""
+    k = source.copy()
+    has_time = k["trr_time"].notna()
+    other = k["canon_key"].map(timed["occurred_at"])
+    borrow = ~has_time & other.notna() & (k["canon_key"].map(timed["trr_date"]) == k["trr_date"])
+    k["occurred_at"] = k["occurred_at"].where(~borrow, other)
+    has_time = has_time | borrow
+    return pd.DataFrame({
+        "incident_id": k["incident_id"], "source_system": SOURCE_SYSTEM, "source_record_id": k["canon_key"],
+        "occurred_at": k["occurred_at"], "school_year": school_year(k["occurred_at"]),
+        "school_match_method": "none", "school_match_ambiguous": False, "location_type": k["location_type"],
+        "location_raw": clean_text(k["location"].astype("string")),
+        "block_address": block_address(_text(k, "block"), _text(k, "direction"), _text(k, "street")),
+        "police_district": police_district(k["beat"]),
+        "during_school_hours": during_school_hours(k["occurred_at"], has_time),
+        "referral_source": "unknown", "police_notified": "unknown", "offense_class": "unknown",
+        "geocode_precision": "block", "source_file": k["source_file"],
+    })
+
+
+# -- officers ----------------------------------------------------------------------------------------
+
+def officer_keys(rows: pd.DataFrame) -> pd.Series:
+    """Provisional officer_uid: name + middle initial + appointed date + birth year, else the TRR."""
+    first = name_ns(_text(rows, "first_name_ns").fillna(_text(rows, "first_name")))
+    last = name_ns(_text(rows, "last_name_ns").fillna(_text(rows, "last_name")))
+    middle = clean_text(_text(rows, "middle_initial")).str.upper()
+    appointed = pd.to_datetime(rows["appointed_date"]).dt.strftime("%Y-%m-%d")
+    birth = rows["birth_year"].astype("Int64").astype("string")
+    key = (first.fillna("") + "|" + last.fillna("") + "|" + middle.fillna("") + "|" + appointed.fillna("") + "|"
+           + birth.fillna("")).where(first.notna() & last.notna(), "trr|" + rows["trr_key"].astype("string"))
+    return mint_ids("off", SOURCE_SYSTEM, rows["release"], key)
+
+
+def officer_identifiers(rows: pd.DataFrame) -> pd.DataFrame:
+    """Stars: ``current_star`` valid from the TRR date, ``star1..star10`` earlier (no date)."""
+    current = rows.assign(value=number_text(rows["current_star"]), valid_from=rows["trr_date"])
+    history = [rows.assign(value=number_text(rows[s]), valid_from=pd.NaT) for s in STARS if s in rows.columns]
+    stars = pd.concat([current, *history], ignore_index=True)
+    stars = stars[stars["value"].notna() & (stars["value"] != "0")]
+    out = stars.groupby(["officer_uid", "value", "source_file"], as_index=False)["valid_from"].min()
+    return pd.DataFrame({"officer_uid": out["officer_uid"], "id_type": "star", "value": out["value"],
+                         "valid_from": out["valid_from"], "source": out["source_file"]})
+
+
+def officer_profiles(rows: pd.DataFrame) -> pd.DataFrame:
+    """One provisional ``officers`` row per officer_uid: its earliest mention (by TRR date, then id)."""
+    p = rows[first_of_key(rows, ["officer_uid"], ["officer_uid", "trr_date", "canon_key", "source_file", "source_row"])]
+    return pd.DataFrame({
+        "officer_uid": p["officer_uid"],
+        "first_name_ns": name_ns(_text(p, "first_name_ns").fillna(_text(p, "first_name"))).fillna(""),
+        "last_name_ns": name_ns(_text(p, "last_name_ns").fillna(_text(p, "last_name"))).fillna(""),
+        "middle_initial": clean_text(_text(p, "middle_initial")).str.upper(),
+        "suffix": clean_text(_text(p, "suffix_name")).str.upper(), "appointed_date": p["appointed_date"],
+        "birth_year": p["birth_year"], "gender": p["gender"], "race": p["race"], "source": p["source_file"]})
+
+
+def build_officers(source: pd.DataFrame, dates: pd.Series) -> tuple[dict, list[pd.DataFrame], pd.DataFrame]:
+    """incident_officers, officers, officer_identifiers; fates; per TRR (officer_uid, injured)."""
+    o = source.assign(officer_uid=officer_keys(source), trr_date=source["canon_key"].map(dates))
+    first = first_of_key(o, ["incident_id", "officer_uid"], ["incident_id", "officer_uid", "source_file", "source_row"])
+    fates = [kept(o[first], "incident_officers", "incident_id"),
+             merged(o[~first], "incident_officers", "incident_id", "duplicate_officer_row",
+                    "the same member is listed again on this TRR")]
+    o = o[first]
+    tables = {"incident_officers": o.assign(role="involved", is_assigned_sro=False), "officers": officer_profiles(o),
+              "officer_identifiers": officer_identifiers(o)}
+    per_trr = o.sort_values(["canon_key", "officer_uid"]).drop_duplicates("canon_key").set_index("canon_key")
+    return tables, fates, per_trr[["officer_uid", "injured"]]
+
+
+# -- subjects and outcomes ----------------------------------------------------------------------------
+
+def subject_injury(rows: pd.DataFrame) -> pd.Series:
+    """yes (injured) / alleged (not injured, alleged injury) / no / unknown.
+
+    Example:
+        >>> subject_injury(pd.DataFrame({"injured": ["yes", "no", "no", "unknown"],
+        ...                              "alleged_injury": ["no", "yes", "no", "unknown"]})).tolist()
+        ['yes', 'alleged', 'no', 'unknown']
+    """
+    injured, alleged = rows["injured"].astype("string"), rows["alleged_injury"].astype("string").fillna("unknown")
+    out = np.select([injured == "yes", alleged == "yes", injured == "no"], ["yes", "alleged", "no"], "unknown")
+    return pd.Series(out, index=rows.index, dtype="string")
+
+
+def build_subjects(source: pd.DataFrame, incidents: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """incident_subjects (one implied subject for a TRR without any) and the fates of subject rows."""
+    s = source.assign(subject_key=number_text(_text(source, "subject_no")).fillna("1"))
+    s["subject_id"] = mint_ids("sub", SOURCE_SYSTEM, s["canon_key"], s["subject_key"])
+    first = first_of_key(s, ["subject_id"], ["subject_id", "sex", "race", "age", "birth_year", "source_file", "source_row"])
+    fates = [kept(s[first], "incident_subjects", "subject_id"),
+             merged(s[~first], "incident_subjects", "subject_id", "duplicate_subject_row",
+                    "the same subject number is listed again on this TRR")]
+    s = s[first]
+    year = s["canon_key"].map(incidents.set_index("source_record_id")["occurred_at"]).dt.year
+    # Only a birth year: the age at the TRR is the year difference (+-1).
+    age = s["age"].astype("Float64").fillna(year - s["birth_year"].astype("Float64"))
+    subjects = s.assign(age_at_incident=age.where((age >= 0) & (age <= 120)).round().astype("Int64"),
+                        race_ethnicity=s["race"], subject_injured=subject_injury(s))
+    implied = incidents[~incidents["source_record_id"].isin(s["canon_key"])]
+    implied = pd.DataFrame({"canon_key": implied["source_record_id"], "incident_id": implied["incident_id"],
+                            "subject_key": "implied", "race_ethnicity": "unknown", "sex": "unknown",
+                            "subject_injured": "unknown", "source_file": implied["source_file"]})
+    implied["subject_id"] = mint_ids("sub", SOURCE_SYSTEM, implied["canon_key"], "implied")
+    both = pd.concat([subjects, implied], ignore_index=True)
+    return both.assign(role="suspect", is_student="unknown"), fates
+
+
+def first_subjects(subjects: pd.DataFrame) -> pd.DataFrame:
+    """Per canonical TRR: its first subject (by subject number) and that subject's injury."""
+    return subjects.sort_values(["canon_key", "subject_key"]).drop_duplicates("canon_key").set_index("canon_key")
+
+
+def charge_subjects(charges: pd.DataFrame, subjects: pd.DataFrame) -> pd.Series:
+    """The subject of each charge: its subject number on the TRR where that subject exists, else the first."""
+    sid = mint_ids("sub", SOURCE_SYSTEM, charges["canon_key"], number_text(_text(charges, "subject_no")).fillna(""))
+    known = sid.isin(subjects["subject_id"]) & _text(charges, "subject_no").notna()
+    return sid.where(known, charges["canon_key"].map(first_subjects(subjects)["subject_id"]))
+
+
+def build_outcomes(source: pd.DataFrame, subjects: pd.DataFrame,
+                   has_charges_table: pd.Series) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """One outcome per subject from its charges, and the fates of the charge rows.
+
+    ``has_charges_table``: per canonical TRR, whether a release that has it ships a charges table.
+    """
+    c = source.assign(subject_id=charge_subjects(source, subjects))
+    c["outcome_id"] = mint_ids("out", c["subject_id"])
+    c["desc"] = clean_text(_text(c, "description")).fillna(clean_text(_text(c, "statute")))
+    keep = first_of_key(c, ["subject_id"], ["subject_id", "desc", "source_file", "source_row"])
+    fates = [kept(c[keep], "outcomes", "outcome_id"),
+             merged(c[~keep], "outcomes", "outcome_id", "charge_folded_into_outcome",
+                    "a further charge of the same subject; its description is in the outcome's outcome_raw")]
+    charged = joined_per_key(c["subject_id"], c["desc"])
+    o = subjects[["canon_key", "subject_id", "incident_id", "source_file"]].copy()
+    table = o["canon_key"].map(has_charges_table).fillna(False).astype(bool)
+    o["label"] = np.where(o["subject_id"].isin(charged.index), "CHARGED",
+                          np.where(table, "NO CHARGE RECORDED", "NO CHARGES TABLE IN RELEASE"))
+    o["outcome_raw"] = o["subject_id"].map(charged).fillna(
+        o["label"].str.lower().str.replace("in release", "in this release"))
+    mapped, unmapped = map_outcomes(o["label"], "cpd_trr")
+    if unmapped.any():  # the labels above are this module's own: a miss is a packaging defect
+        raise ValueError(f"outcome_map_cpd_trr.csv lacks {sorted(set(o.loc[unmapped, 'label']))}")
+    o = o.join(mapped.drop(columns="map_version"))
+    o["outcome_id"] = mint_ids("out", o["subject_id"])
+    return o, fates
+
+
+def joined_per_key(keys: pd.Series, values: pd.Series, separator: str = "; ") -> pd.Series:
+    """Per key, the sorted distinct non-blank ``values`` joined (keys without any are absent).
+
+    Aggregated in DuckDB: a Python join per key is slow on the whole city.
+
+    Example:
+        >>> joined_per_key(pd.Series(["a", "a", "a", "b"]), pd.Series(["THEFT", "BATTERY", "THEFT", None])).to_dict()
+        {'a': 'BATTERY; THEFT'}
+    """
+    import duckdb
+
+    items = pd.DataFrame({"k": keys.astype("string").to_numpy(), "v": values.astype("string").to_numpy()})
+    con = duckdb.connect()
+    con.register("items", items)
+    out = con.execute(f"SELECT k, string_agg(DISTINCT v, {literal(separator)} ORDER BY v) AS joined FROM items "
+                      "WHERE v IS NOT NULL AND v <> '' GROUP BY k ORDER BY k").df()
+    con.close()
+    return pd.Series(out["joined"].to_numpy(), index=pd.Index(out["k"].to_numpy(), name="key"), dtype="string")
+
+
+def _joined_sql(column: str, where: str = "TRUE") -> str:
+    """SQL aggregate: the sorted distinct non-blank items of ``;``-lists in ``column``, joined by ``;``.
+
+    Example:
+        >>> import duckdb
+        >>> duckdb.sql(f"SELECT {_joined_sql('v')} FROM (VALUES ('takedown;other'), (NULL), ('other')) t(v)").fetchall()
+        [('other;takedown',)]
+    """
+    items = f"string_split({column}, {literal(LIST_SEPARATOR)})"
+    collected = f"flatten(list({items}) FILTER (WHERE {column} IS NOT NULL AND ({where})))"
+    distinct = f"list_sort(list_distinct(list_filter({collected}, lambda x: x IS NOT NULL AND x <> '')))"
+    return f"nullif(array_to_string({distinct}, {literal(LIST_SEPARATOR)}), '')"
+
+
+# -- force reports -------------------------------------------------------------------------------------
+
+def action_meaning(lines: pd.DataFrame) -> pd.DataFrame:
+    """What each distinct (person, action, box) means: force option(s), tactic, mitigation, resistance.
+
+    ``box`` is the 2017+ export's form box (Force Mitigation, Control Tactic, ...) or blank; a
+    box-specific map row wins over the generic one. ``unmapped``: no row of the map names it.
+
+    Example:
+        >>> action_meaning(pd.DataFrame({"person": ["Member Action", "Member Action"],
+        ...     "action": ["MEMBER PRESENCE", None], "box": [None, "Force Mitigation"]}))[
+        ...     ["force_option", "force_mitigation", "unmapped"]].values.tolist()
+        [['member_presence', 'yes', False], [<NA>, 'no', False]]
+    """
+    keys = lines[["person", "action", "box"]].astype("string").reset_index(drop=True)
+    cols = ["force_option", "deescalation_tactic", "force_mitigation", "subject_resistance"]
+    kw = dict(map_key_columns=["person", "action", "category"])
+    by_box = map_label_frame(keys, ["person", "action", "box"], ACTIONS_MAP, cols, **kw)
+    generic = map_label_frame(keys.assign(box=pd.NA), ["person", "action", "box"], ACTIONS_MAP, cols, **kw)
+    use_box = ~by_box["unmapped"] & keys["box"].notna()
+    meaning = generic.copy()
+    meaning.loc[use_box, cols] = by_box.loc[use_box, cols]
+    meaning["unmapped"] = generic["unmapped"] & by_box["unmapped"]
+    return pd.concat([keys, meaning[[*cols, "unmapped"]]], axis=1)
+
+
+def resistance_meaning(labels: pd.Series) -> pd.DataFrame:
+    """Distinct ``resistance_type`` labels -> subject_resistance, and whether the map lacks them."""
+    distinct = pd.Series(labels.dropna().unique(), dtype="string")
+    values, unmapped = map_labels(distinct, "cpd_trr_resistance.csv", "subject_resistance")
+    return pd.DataFrame({"resistance_type": distinct, "resistance": values, "unmapped": unmapped.astype(bool)})
+
+
+_LINES_SQL = """CREATE OR REPLACE TEMP TABLE trr_lines AS
+SELECT p.source_file, p.source_row, p.canon_key, p.person, p.action, p.other_description, p.resistance_type,
+    m.force_option, m.deescalation_tactic, m.force_mitigation,
+    coalesce(r.resistance, nullif(m.subject_resistance, '')) AS resistance,
+    coalesce(m.unmapped, FALSE) AS bad_action, coalesce(r.unmapped, FALSE) AS bad_resistance,
+    coalesce(upper(p.person) LIKE '%MEMBER%' AND p.action IS NOT NULL AND m.force_mitigation IS NOT NULL, FALSE)
+        AS member_line,
+    row_number() OVER (PARTITION BY p.canon_key, (coalesce(m.unmapped, FALSE) OR coalesce(r.unmapped, FALSE))
+        ORDER BY p.person, p.action, p.other_description, p.resistance_type, p.source_file, p.source_row) AS nth
+FROM {placed} p
+LEFT JOIN trr_action_meaning m ON m.person IS NOT DISTINCT FROM p.person AND m.action IS NOT DISTINCT FROM p.action
+    AND m.box IS NOT DISTINCT FROM (CASE WHEN p.source_file IN (SELECT source_file FROM trr_boxed) THEN p.other_description END)
+LEFT JOIN trr_resistance r ON r.resistance_type = p.resistance_type
+WHERE p.is_source"""
+
+_SUMMARY_SQL = """WITH lines AS (
+    SELECT canon_key, force_option, deescalation_tactic, force_mitigation, resistance, member_line,
+        bad_action OR bad_resistance AS bad FROM trr_lines
+    UNION ALL
+    SELECT canon_key, force_option, NULL, 'no', NULL, FALSE, force_option IS NULL AND weapon_type IS NOT NULL
+    FROM {discharges} WHERE is_source)
+SELECT l.canon_key, {options} AS force_options, {tactics} AS deescalation_tactics,
+    coalesce(bool_or(force_mitigation = 'yes') FILTER (WHERE NOT bad), FALSE) AS mitigation,
+    coalesce(bool_or(member_line) FILTER (WHERE NOT bad), FALSE) AS member_lines, bool_or(bad) AS incomplete,
+    max(o.rank) FILTER (WHERE NOT bad) AS resistance_rank
+FROM lines l LEFT JOIN trr_resistance_order o ON o.resistance = l.resistance
+GROUP BY l.canon_key ORDER BY l.canon_key"""
+
+
+def force_summary(con, discharges: str) -> pd.DataFrame:
+    """One force summary per TRR from its read lines (table ``trr_lines``) and discharged weapons.
+
+    * ``force_options`` / ``deescalation_tactics``: the sorted union over member actions and
+      discharged weapons.
+    * ``deescalation_documented``: yes when a member action is a force-mitigation effort as the
+      2017+ form classifies them (member presence and verbal direction included: CPD files them
+      under "Force Mitigation"), else no; unknown when the report is incomplete.
+    * ``subject_resistance``: the most severe on the report (``resistance_type`` where the release
+      has it, else the subject-action labels); unknown when none or the report is incomplete.
+    * ``actions_complete``: no when a line was rejected (unmapped) or no member action is recorded.
+    """
+    order = pd.DataFrame({"resistance": list(_RESISTANCE_ORDER), "rank": list(_RESISTANCE_ORDER.values())})
+    con.register("trr_resistance_order", order)
+    sql = _SUMMARY_SQL.format(discharges=discharges, options=_joined_sql("force_option", where="NOT bad"),
+                              tactics=_joined_sql("deescalation_tactic", where="NOT bad"))
+    out = con.execute(sql).df().set_index("canon_key")
+    con.unregister("trr_resistance_order")
+    names = {i: v for v, i in _RESISTANCE_ORDER.items()}
+    complete = out["member_lines"] & ~out["incomplete"]
+    out["actions_complete"] = np.where(complete, "yes", "no")
+    out["deescalation_documented"] = np.where(~complete, "unknown", np.where(out["mitigation"], "yes", "no"))
+    out["subject_resistance"] = out["resistance_rank"].map(names).where(~out["incomplete"]).fillna("unknown")
+    return out[["force_options", "deescalation_tactics", "deescalation_documented", "subject_resistance",
+                "actions_complete"]]
+
+
+def build_force_reports(incidents: pd.DataFrame, summary: pd.DataFrame, officer_of: pd.DataFrame,
+                        first_subject: pd.DataFrame) -> pd.DataFrame:
+    """One force report per TRR; a TRR without any line is incomplete (``actions_complete`` no)."""
+    k = incidents.set_index("source_record_id")
+    fr = summary.reindex(k.index)
+    missing = fr["actions_complete"].isna()
+    fr.loc[missing, ["actions_complete", "deescalation_documented", "subject_resistance"]] = ["no", "unknown", "unknown"]
+    return pd.DataFrame({
+        "force_report_id": k["force_report_id"].to_numpy(), "source_report_id": k.index.to_numpy(),
+        "incident_id": k["incident_id"].to_numpy(), "subject_id": k.index.map(first_subject["subject_id"]),
+        "officer_uid": k.index.map(officer_of["officer_uid"]), "report_type": "cpd_trr",
+        "subject_resistance": fr["subject_resistance"].to_numpy(), "reportable_force_level": "unknown",
+        "force_options": fr["force_options"].to_numpy(), "deescalation_documented": fr["deescalation_documented"].to_numpy(),
+        "deescalation_tactics": fr["deescalation_tactics"].to_numpy(),
+        "subject_injured": k.index.map(first_subject["subject_injured"]).fillna("unknown"),
+        "member_injured": k.index.map(officer_of["injured"]).fillna("unknown"),
+        "actions_complete": fr["actions_complete"].to_numpy(), "source_file": k["source_file"].to_numpy(),
+    })
+
+
+# -- the derivation ------------------------------------------------------------------------------------
+
+#: Tables whose rows detail a record without feeding a field: (layout, table, reason, message SQL).
+DETAILS = (
+    ("statuses", "force_reports", "review_status_of_report",
+     "'a review-chain status of this TRR (submitted / approved / reviewed): the canonical model keeps the report, "
+     "not its review history (the raw file keeps it)'"),
+    ("status_reviews", "force_reports", "review_status_of_report",
+     "'the supervisor''s review checklist of this TRR: the canonical model keeps the report, not its review (the "
+     "raw file keeps it)'"),
+    ("subject_weapons", "incident_subjects", "subject_weapon_of_subject",
+     "'the subject''s weapon (' || p.weapon_class || ': ' || p.weapon_type || '): a detail the canonical model has "
+     "no field for (the raw file keeps it)'"),
+)
+
+
+def derive(ctx: DeriveContext) -> Derived:
+    """Canonical tables of every TRR file (see the module docstring)."""
+    mains, bad_mains, repeats, fates = screen_mains(_rows(ctx, MAIN_LAYOUT))
+    extracts, leftovers = find_extracts(ctx, mains)
+    mains, bad_mains, repeats = (with_extract(f, extracts) for f in (mains, bad_mains, repeats))
+    officers, subjects = (with_extract(_rows(ctx, name), extracts) for name in ("officers", "subjects"))
+    releases = list(dict.fromkeys(e.release for e in extracts))
+    canon = match_trrs(mains[["extract", "release", "order", "size", "trr_key"]],
+                       fingerprints(officers, subjects, mains), releases)
+    run = _Run(ctx, Placement(ctx.con, extracts, canon, bad_mains), canon)
+    tables = run.build(mains, repeats, officers, subjects, extracts)
+    return Derived(tables=tables, fates=[concat_fates(fates + run.frames), *run.relations],
+                   notes=_notes(extracts, leftovers, canon, tables))
+
+
+class _Run:
+    """One derivation: the placement, and the fates given so far (frames and DuckDB relations)."""
+
+    def __init__(self, ctx: DeriveContext, placement: Placement, canon: pd.DataFrame) -> None:
+        self.ctx, self.place, self.canon = ctx, placement, canon
+        self.frames: list[pd.DataFrame] = []
+        self.relations: list[str] = []
+
+    def placed(self, layout: str, table: str, relation: str | None = None, columns: tuple[str, ...] = ()) -> str:
+        """Place a layout's rows; the rows without a TRR get their fates now."""
+        placed = self.place.place(relation or self.ctx.view(layout), layout, columns)
+        self.relations.append(self.place.orphans(placed, table))
+        return placed
+
+    def copies(self, placed: str, table: str, records: pd.Series) -> None:
+        """The rows of a table's TRRs outside their source extract: merged into ``records``."""
+        self.relations.append(self.place.copies(placed, table, self.place.records(table, records)))
+
+    def build(self, mains, repeats, officers, subjects, extracts) -> dict[str, pd.DataFrame]:
+        incidents = self._incidents(mains, repeats)
+        tables = {"incidents": incidents}
+        officer_of = self._officers(tables, officers, incidents)
+        first = self._subjects(tables, subjects, incidents)
+        self._outcomes(tables, first, officer_of, extracts)
+        incidents = incidents.assign(force_report_id=mint_ids(
+            "frc", SOURCE_SYSTEM, incidents["source_record_id"], incidents["source_record_id"].map(first["subject_id"])))
+        tables["force_reports"] = self._force_reports(incidents, officer_of, first)
+        self._details(incidents, first)
+        return tables
+
+    def _incidents(self, mains: pd.DataFrame, repeats: pd.DataFrame) -> pd.DataFrame:
+        self.place._table("trr_good_mains", mains[["source_file", "source_row", "trr_id"]])
+        placed = self.placed(MAIN_LAYOUT, "incidents", "trr_good_mains")
+        source = on_source(mains, self.place.source_rows(placed))
+        source = source.assign(incident_id=mint_ids("inc", SOURCE_SYSTEM, source["canon_key"]))
+        incident_of = source.set_index("canon_key")["incident_id"]
+        self.copies(placed, "incidents", incident_of)
+        repeats = repeats.merge(self.canon[["extract", "trr_key", "canon_key"]], on=["extract", "trr_key"])
+        self.frames += [kept(source, "incidents", "incident_id"),
+                        merged(repeats.assign(incident_id=repeats["canon_key"].map(incident_of)), "incidents",
+                               "incident_id", "duplicate_trr_in_file",
+                               "the same trr_id appears again in this file; its first row (by content) is used")]
+        return build_incidents(source, borrowed_times(mains, self.canon))
+
+    def _officers(self, tables, officers, incidents) -> pd.DataFrame:
+        incident_of = incidents.set_index("source_record_id")["incident_id"]
+        placed = self.placed("officers", "incident_officers")
+        self.copies(placed, "incident_officers", incident_of)
+        source = on_source(officers, self.place.source_rows(placed))
+        if source.empty:
+            return pd.DataFrame({"officer_uid": pd.Series(dtype="string"), "injured": pd.Series(dtype="string")})
+        source = source.assign(incident_id=source["canon_key"].map(incident_of))
+        dates = incidents.set_index("source_record_id")["occurred_at"].dt.normalize()
+        built, fates, per_trr = build_officers(source, dates)
+        tables.update(built)
+        self.frames += fates
+        return per_trr
+
+    def _subjects(self, tables, subjects, incidents) -> pd.DataFrame:
+        placed = self.placed("subjects", "incident_subjects")
+        source = on_source(subjects, self.place.source_rows(placed))
+        incident_of = incidents.set_index("source_record_id")["incident_id"]
+        built, fates = build_subjects(source.assign(incident_id=source["canon_key"].map(incident_of)), incidents)
+        first = first_subjects(built)
+        self.copies(placed, "incident_subjects", first["subject_id"])
+        self.frames += fates
+        tables["incident_subjects"] = built
+        return first
+
+    def _outcomes(self, tables, first, officer_of, extracts) -> None:
+        columns = ("statute", "description", "subject_no")
+        placed = self.placed("charges", "outcomes", columns=columns)
+        charged = {e.release for e in extracts if "charges" in e.tables}
+        has_table = self.canon.assign(t=self.canon["release"].isin(charged)).groupby("canon_key")["t"].any()
+        outcomes, fates = build_outcomes(self.place.source_rows(placed, columns), tables["incident_subjects"], has_table)
+        self.copies(placed, "outcomes", mint_ids("out", first["subject_id"]))
+        self.frames += fates
+        outcomes["decided_by_officer_uid"] = outcomes["canon_key"].map(officer_of["officer_uid"])
+        dates = tables["incidents"].set_index("source_record_id")["occurred_at"].dt.normalize()
+        outcomes["outcome_date"] = outcomes["canon_key"].map(dates).where(outcomes["label"] == "CHARGED")
+        tables["outcomes"] = outcomes.assign(police_contact=True, warrant_or_alert_arrest=False,
+                                             outcome_source_vocab="cpd")
+
+    def _force_reports(self, incidents, officer_of, first) -> pd.DataFrame:
+        records = self.place.records("force_reports", incidents.set_index("source_record_id")["force_report_id"])
+        actions = self.placed("actions", "force_reports",
+                              columns=("person", "action", "other_description", "resistance_type"))
+        discharges = self.placed("weapon_discharges", "force_reports", columns=("weapon_type", "force_option"))
+        self._read_lines(actions)
+        self.relations += [self.place.copies(actions, "force_reports", records),
+                           self.place.copies(discharges, "force_reports", records),
+                           *line_fates(self.place, records, discharges)]
+        return build_force_reports(incidents, force_summary(self.ctx.con, discharges), officer_of, first)
+
+    def _read_lines(self, actions: str) -> None:
+        """Table ``trr_lines``: every source action line with its meaning (mapped once per distinct label)."""
+        con = self.ctx.con
+        boxed = [p.label for p in self.ctx.parts.get("actions", [])
+                 if not p.has_column("resistance_type") and p.has_column("other_description")]
+        self.place._table("trr_boxed", pd.DataFrame({"source_file": pd.Series(boxed, dtype="string")}))
+        keys = con.execute(f"""SELECT DISTINCT person, action, CASE WHEN source_file IN (SELECT source_file FROM
+            trr_boxed) THEN other_description END AS box FROM {actions} WHERE is_source""").df()
+        self.place._table("trr_action_meaning", action_meaning(keys))
+        labels = con.execute(f"SELECT DISTINCT resistance_type FROM {actions} WHERE is_source").df()["resistance_type"]
+        self.place._table("trr_resistance", resistance_meaning(labels))
+        con.execute(_LINES_SQL.format(placed=actions))
+
+    def _details(self, incidents, first) -> None:
+        records = {"force_reports": "trr_records_force_reports",
+                   "incident_subjects": self.place.records("incident_subjects", first["subject_id"])}
+        for layout, table, reason, message in DETAILS:
+            columns = ("weapon_type", "weapon_class") if layout == "subject_weapons" else ()
+            placed = self.placed(layout, table, columns=columns)
+            self.relations += [self.place.details(placed, table, records[table], reason, message),
+                               self.place.copies(placed, table, records[table])]
+
+
+_BAD_SHOT = "p.force_option IS NULL AND p.weapon_type IS NOT NULL"
+
+
+def line_fates(place: Placement, records: str, discharges: str) -> list[str]:
+    """Fates of the source action and discharge lines: one kept per report, the rest merged; unreadable rejected."""
+    read = place.fates(f"""SELECT l.source_file, l.source_row,
+            CASE WHEN l.nth = 1 THEN 'kept' ELSE 'merged' END AS status, 'force_reports' AS "table", r.record_id,
+            CASE WHEN l.nth > 1 THEN 'action_aggregated_into_report' END AS reason,
+            CASE WHEN l.nth > 1 THEN 'one action/response line of this TRR; all lines of a TRR form one force report row'
+            END AS message, NULL AS "column", NULL AS value
+        FROM trr_lines l JOIN {records} r USING (canon_key) WHERE NOT (l.bad_action OR l.bad_resistance)""")
+    unreadable = place.fates(f"""SELECT source_file, source_row, 'rejected' AS status, 'force_reports' AS "table",
+            NULL AS record_id, 'unmapped_label' AS reason,
+            CASE WHEN bad_action THEN 'action ''' || coalesce(action, '') || ''' (' || coalesce(person, '')
+                 || ') is not in schema/maps/{ACTIONS_MAP}; its force report is marked incomplete'
+                 ELSE 'resistance_type ''' || resistance_type || ''' is not in schema/maps/cpd_trr_resistance.csv; '
+                 || 'its force report is marked incomplete' END AS message,
+            CASE WHEN bad_action THEN 'action' ELSE 'resistance_type' END AS "column",
+            CASE WHEN bad_action THEN action ELSE resistance_type END AS value
+        FROM trr_lines WHERE bad_action OR bad_resistance""")
+    shots = place.fates(f"""SELECT p.source_file, p.source_row,
+            CASE WHEN {_BAD_SHOT} THEN 'rejected' ELSE 'merged' END AS status, 'force_reports' AS "table",
+            CASE WHEN {_BAD_SHOT} THEN NULL ELSE r.record_id END AS record_id,
+            CASE WHEN {_BAD_SHOT} THEN 'unmapped_label' ELSE 'weapon_discharge_in_report' END AS reason,
+            CASE WHEN {_BAD_SHOT} THEN 'discharged weapon ''' || p.weapon_type || ''' is not in '
+                      || 'schema/maps/cpd_trr_weapon_discharges.csv; its force report is marked incomplete'
+                 ELSE 'a weapon the member discharged (' || coalesce(p.weapon_type, 'not named')
+                      || '): its force option is in the report''s force_options' END AS message,
+            CASE WHEN {_BAD_SHOT} THEN 'weapon_type' END AS "column",
+            CASE WHEN {_BAD_SHOT} THEN p.weapon_type END AS value
+        FROM {discharges} p JOIN {records} r USING (canon_key) WHERE p.is_source""")
+    return [read, unreadable, shots]
+
+
+def _notes(extracts, leftovers, canon, tables) -> list[str]:
+    notes = [f"chicago_trr: release {e.release}: main {e.main} ({e.size} TRRs); tables: "
+             f"{', '.join(f'{k} {v}' for k, v in sorted(e.tables.items())) or 'none'}" for e in extracts]
+    notes += [f"chicago_trr: {name} not used ({why})" for name, why in leftovers]
+    paired = canon[canon["how"] != "same trr_id"]
+    notes.append(f"chicago_trr: {len(tables['incidents'])} distinct TRRs; {paired['canon_key'].nunique()} matched "
+                 "across releases with other id schemes on RD number, date, officer and subject attributes")
+    implied = (tables["incident_subjects"]["subject_key"] == "implied").sum()
+    if implied:
+        notes.append(f"chicago_trr: {implied} TRR(s) have no subject row in any release (release without a subjects "
+                     "table); each got one implied subject with unknown attributes")
+    fr = tables["force_reports"]
+    notes.append(f"chicago_trr: {(fr['actions_complete'] == 'no').sum()} force report(s) incomplete (a line "
+                 "rejected, or no member action listed): their deescalation_documented is unknown")
+    return notes
+
+
+SOURCE = Source("chicago_trr", "Chicago Police Tactical Response Reports (use of force), invinst FOIA releases 2004-2021",
+                LAYOUTS, derive, family="chicago")
+
+__all__ = ["SOURCE", "LAYOUTS", "MAIN", "derive", "during_school_hours", "police_district", "block_address",
+           "force_summary", "action_meaning", "number_text"]

@@ -1,126 +1,200 @@
-"""Adapter for the synthetic release written by :func:`sro_analysis.synthetic.write_release`.
+"""The synthetic release written by :func:`sro_analysis.synthetic.write_release`: declarations + SQL.
 
-One adapter, :class:`SyntheticRelease`, claims every file of the release by its header (never
-its name) and loads them together, because the files refer to each other: subjects and
-officer mentions belong to incidents, roster rows name schools from the directory.
+Seven layouts, recognised by their headers (never their names): the school directory,
+personnel, the SRO roster, incidents, subjects with dispositions, incident officers and
+use-of-force reports. The engine (:mod:`sro_analysis.clean`) reads, types, maps and checks them;
+:func:`derive` builds the canonical tables **in SQL on the run's DuckDB connection** (this is
+the benchmark source: 10^7 raw rows stream through it), running Python only once per distinct
+value of a column (names as report writers type them, street suffixes, the roster's school
+names) through :func:`~sro_analysis.clean.derive.map_distinct`.
 
 What becomes of each raw row (ledger):
 
-* **kept**: the row became a record (``record_id`` = its id; for ``incident_officers`` and
-  ``sro_assignments``, which have composite keys, ``"<id>|<id>|<role or date>"``).
-* **merged** (``exact_duplicate``): an exact copy of an earlier row, merged into that row's record.
-* **rejected**: ``unmapped_label`` (a label no map under ``schema/maps/synthetic_*.csv`` or
-  ``outcome_map_synthetic.csv`` knows; column and value recorded), ``unparseable_date``,
-  ``unparseable_number``, ``missing_value``, ``duplicate_key`` (same key, different content),
+* **kept**: the row became a record (``record_id`` = its id; ``incident_officers`` and
+  ``sro_assignments``, which have composite keys, ``"<id>|<id>|<role or date>"``). A value the
+  checks blanked (an age of 212, a latitude of 999) is the kept row's flag.
+* **merged**: an exact copy of an earlier row of its file (``duplicate_row_in_file``, by the
+  engine), or the same record with the same values in another file (``duplicate_record``).
+* **rejected**: by the engine's checks (``unmapped_label`` for a label no map under
+  ``schema/maps/synthetic_*.csv`` knows, ``unparseable_date``, ``invalid_number``,
+  ``missing_value``...), or here: ``conflicting_duplicate_key`` (rows sharing a key with
+  different values: all of them, see :func:`~sro_analysis.clean.derive.resolve_keys`),
   ``unknown_incident`` (refers to an incident absent or rejected), ``unknown_school_code``,
-  ``unresolved_school_name`` / ``ambiguous_school_name`` (roster), plus malformed CSV lines.
+  ``unresolved_school_name`` / ``ambiguous_school_name`` (roster), ``missing_value`` (an
+  officer without a usable first or last name), ``unmapped_label`` (a member action).
 
-Subjects whose *outcome* cannot be built (unmapped disposition, blank contact flag) are kept in
-``incident_subjects`` but have no outcome row; their ledger row is ``rejected`` with
-``table = "outcomes"``, and the message names the subject kept. Metrics therefore see a subject
-with no outcome: unknown, never an alternative to arrest.
+Subjects whose *outcome* cannot be built (unmapped disposition, blank or unmapped contact flag,
+unmapped warrant flag) are kept in ``incident_subjects`` but have no outcome row; their ledger
+row is ``rejected`` with ``table = "outcomes"``, and the message names the subject kept.
+Metrics therefore see a subject with no outcome: unknown, never an alternative to arrest.
 
-Officer mentions (incident officers, force reports, roster rows without employee number) are
-**not** resolved here: a mention with an employee number gets ``mint_id("off", "synthetic",
-employee_no)`` (the id officers carry); one without gets the provisional id
-:func:`provisional_officer_uid` ``mint_id("off", "synthetic-mention", star, last_name_ns, first_name_ns)``
-which the linkage layer must resolve to a personnel officer. For each provisional id the adapter
-also writes a *mention* ``officers`` row (names parsed from the text, gender/race unknown,
-``source`` = the mention file) and a ``star`` identifier valid over the dates it was written
-on, which is what link/officers' passes match on. ``is_assigned_sro`` is written
-False for every mention until linkage derives it from ``sro_assignments``.
+Officer mentions (incident officers, force reports, roster rows) are **not** resolved here: a
+mention whose employee number is a personnel officer's gets ``mint_id("off", "synthetic",
+employee_no)`` (the id officers carry); any other gets the provisional id
+:func:`provisional_officer_uid` ``mint_id("off", "synthetic-mention", star, last_name_ns,
+first_name_ns)``, which linkage resolves to a personnel officer. For each provisional id a
+*mention* ``officers`` row (names parsed from the text, gender/race unknown, ``source`` = the
+mention file) and a ``star`` identifier valid over the dates it was written on are written:
+what link/officers' passes match on. ``is_assigned_sro`` is False until linkage derives it.
 
 Example:
-    >>> import tempfile, pathlib
-    >>> from sro_analysis import synthetic
-    >>> from sro_analysis.sources.base import CleanContext, SourceFile
-    >>> raw = pathlib.Path(tempfile.mkdtemp())
-    >>> info = synthetic.write_release(raw, n_incidents=100, seed=2)
-    >>> files = [SourceFile(p, p.name) for p in sorted(info.paths.values())]
-    >>> out = SyntheticRelease().load(files, CleanContext(raw_dir=raw))
-    >>> len(out.tables["incidents"]) == 100
-    True
+    >>> [lay.name for lay in SOURCE.layouts]
+    ['schools', 'personnel', 'sro_roster', 'incidents', 'subjects', 'incident_officers', 'force_reports']
+    >>> [c.name for c in SOURCE.layout("subjects").needed]
+    ['incident_number', 'person_no', 'role', 'disposition']
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
-from sro_analysis.ids import mint_ids, salted_hash
-from sro_analysis.ledger import Ledger
-from sro_analysis.schema.models import conform
-from sro_analysis.schema.outcomes import map_outcomes
-from sro_analysis.schema.registry import LIST_SEPARATOR
-from sro_analysis.sources.base import (
-    AdapterOutput, CleanContext, RawHead, SourceAdapter, SourceFile, read_raw_csv, reject_bad_lines,
+from sro_analysis.clean.declare import Col, Layout, Source
+from sro_analysis.clean.derive import (
+    DeriveContext, Derived, fate_sql, first_problem_sql, map_distinct, problem_fates_sql, resolve_keys,
 )
-from sro_analysis.standardize import clean_text, is_in, name_ns, normalise_street, parse_count, parse_dates, school_year
-from sro_analysis.schema.label_maps import read_map
+from sro_analysis.clean.labels import LabelMap, load_map, normalise_label
+from sro_analysis.clean.sql import clean_text_sql, ident, literal, mint_id_sql, salted_hash_sql, school_year_sql
+from sro_analysis.ids import mint_ids
+from sro_analysis.schema.registry import LIST_SEPARATOR
+from sro_analysis.standardize import name_ns, normalise_street
 
-#: Header columns (lower case) that identify each file of the release; checked in this order.
-KINDS: dict[str, frozenset[str]] = {
-    "schools": frozenset({"school_code", "school_name", "address", "level"}),
-    "personnel": frozenset({"employee_no", "star_no", "first_name", "last_name", "appointed_date"}),
-    "sro_roster": frozenset({"officer_name", "start_date", "end_date", "role"}),
-    "force_reports": frozenset({"report_number", "incident_number", "officer_star", "member_actions", "force_level"}),
-    "subjects": frozenset({"incident_number", "person_no", "role", "disposition"}),
-    "incident_officers": frozenset({"incident_number", "officer_star", "officer_name", "officer_role"}),
-    "incidents": frozenset({"incident_number", "occurred", "location_description", "block_address"}),
-}
-#: Tables loaded in this order (officer mentions before outcomes, which take the decider from them).
-ORDER = ("schools", "personnel", "sro_roster", "incidents", "incident_officers", "subjects", "force_reports")
-
-DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d")
-DATETIME_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%m/%d/%Y %H:%M")
+SOURCE_SYSTEM = "synthetic"
+LABELS = "synthetic_labels.csv"
+ACTIONS = "synthetic_member_actions.csv"
+OUTCOMES = "outcome_map_synthetic.csv"
 #: Salt for person keys when the user gives none: the release is fictional, so nothing leaks.
 SYNTHETIC_SALT = "sro-analysis-synthetic-release"
+DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d")
+DATETIME_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%m/%d/%Y %H:%M")
 #: Words dropped when names of schools are compared (SCHOOLS.name_normalised).
 SCHOOL_TYPE_WORDS = ("HIGH SCHOOL", "MIDDLE SCHOOL", "ELEMENTARY SCHOOL", "SCHOOL", "ACADEMY", "HIGH",
                      "MIDDLE", "ELEMENTARY", "HS", "MS", "ES")
 FUZZY_CUTOFF = 0.8
 
 
-def kind_of(header) -> str | None:
-    """Which file of the release a header belongs to (None when it is not one).
+def vocabulary(column: str) -> LabelMap:
+    """The labels of one column of the release, from ``schema/maps/synthetic_labels.csv``.
 
     Example:
-        >>> kind_of(["incident_number", "person_no", "role", "disposition", "age"])
-        'subjects'
+        >>> vocabulary("officer_role").lookup("PRIMARY")
+        {'value': 'primary_contact'}
     """
-    have = {str(c).strip().lower() for c in header}
-    for kind, need in KINDS.items():
-        if need <= have:
-            return kind
-    return None
+    return load_map(LABELS, where=("column", column))
 
 
-_map_text = read_map
+def _label(name: str, spellings=(), *, vocab: str | None = None, field: str | None = None, blank: str | None = "unknown",
+           need: bool = False, **options) -> Col:
+    return Col(name, spellings, need=need, label_map=vocabulary(vocab or name), field=field, blank=blank, **options)
 
 
-def label_map(column: str) -> dict[str, str]:
-    """Raw label (upper case) -> canonical value for one column, from ``synthetic_labels.csv``.
+SCHOOLS = Layout("schools", description="school directory (school_code, school_name, address, level)", columns=(
+    Col("school_code", need=True, required_value=True),
+    Col("school_name", need=True, required_value=True),
+    Col("address", need=True, required_value=True),
+    Col("city"),
+    Col("lat", field="schools.lat"),
+    Col("lon", field="schools.lon"),
+    _label("level", need=True, field="schools.school_type"),
+), key=("school_code",))
 
-    Example:
-        >>> label_map("officer_role")["PRIMARY"]
-        'primary_contact'
-    """
-    frame = _map_text("synthetic_labels.csv")
-    hit = frame[frame["column"] == column]
-    if hit.empty:
-        raise KeyError(f"synthetic_labels.csv has no labels for column {column!r}")
-    return dict(zip(hit["raw_label"].str.upper().str.strip(), hit["value"]))
+PERSONNEL = Layout("personnel", description="personnel file (employee_no, star history, names)", columns=(
+    Col("employee_no", need=True, required_value=True),
+    Col("star_no", need=True),
+    Col("prior_star_no"),
+    Col("star_effective_date", field="officer_identifiers.valid_from", formats=DATE_FORMATS),
+    Col("first_name", need=True),
+    Col("middle_initial", kind="upper"),
+    Col("last_name", need=True),
+    Col("appointed_date", need=True, field="officers.appointed_date", formats=DATE_FORMATS),
+    Col("birth_year", field="officers.birth_year"),
+    _label("gender", field="officers.gender"),
+    _label("race", vocab="officer_race", field="officers.race"),
+), key=("employee_no",))
+
+ROSTER = Layout("sro_roster", description="SRO assignment roster (officer, school code or name, dates, role)", columns=(
+    Col("employee_no"),
+    Col("star"),
+    Col("officer_name", need=True),
+    Col("school_code"),
+    Col("school_name"),
+    Col("start_date", need=True, field="sro_assignments.start_date", formats=DATE_FORMATS, required_value=True),
+    Col("end_date", need=True, field="sro_assignments.end_date", formats=DATE_FORMATS),
+    _label("role", need=True, vocab="roster_role", field="sro_assignments.role", blank="sro"),
+))
+
+INCIDENTS = Layout("incidents", description="incidents (incident_number, occurred, location, block)", columns=(
+    Col("incident_number", need=True, required_value=True),
+    Col("occurred", need=True, field="incidents.occurred_at", formats=DATETIME_FORMATS),
+    Col("location_description", need=True),
+    _label("location_type", vocab="location_description", field="incidents.location_type",
+           cell_of="location_description"),
+    Col("block_address", need=True),
+    Col("lat", field="incidents.lat"),
+    Col("lon", field="incidents.lon"),
+    Col("school_code"),
+    Col("district"),
+    Col("offense_code"),
+    Col("offense_description"),
+    _label("offense_class", field="incidents.offense_class"),
+    _label("referral_source", field="incidents.referral_source"),
+), key=("incident_number",))
+
+#: The outcome fields a disposition label gives (outcome_map_synthetic.csv column -> staging name).
+OUTCOME_COLUMNS = {"canonical": "outcome_canonical", "custody": "taken_into_custody",
+                   "diversion_timing": "diversion_timing", "station_adjustment_type": "station_adjustment_type"}
+
+SUBJECTS = Layout("subjects", description="subjects with dispositions (incident_number, person_no, role)", columns=(
+    Col("incident_number", need=True),
+    Col("person_no", need=True, required_value=True),
+    Col("person_id"),
+    _label("role", need=True, field="incident_subjects.role"),
+    _label("student", field="incident_subjects.is_student"),
+    Col("age", field="incident_subjects.age_at_incident"),
+    Col("grade", kind="upper", field="incident_subjects.grade"),
+    _label("race", field="incident_subjects.race_ethnicity"),
+    _label("sex", field="incident_subjects.sex"),
+    _label("disability", field="incident_subjects.disability", blank=None),
+    Col("enrolled_school_code"),
+    # Contact and warrant flags feed the outcome, not the subject: a bad one loses the outcome only.
+    Col("in_person_contact"),
+    _label("contact", vocab="in_person_contact", cell_of="in_person_contact", blank=None, policy="blank"),
+    Col("warrant_arrest"),
+    # This agency writes 'Y' or nothing: blank means "not a warrant arrest" (its README says so).
+    _label("warrant", vocab="warrant_arrest", cell_of="warrant_arrest", blank="no", policy="blank"),
+    Col("disposition", need=True),
+    *(Col(staging, cell_of="disposition", label_map=f"{OUTCOMES}:{column}", policy="blank")
+      for column, staging in OUTCOME_COLUMNS.items()),
+), key=("incident_number", "person_no"))
+
+INCIDENT_OFFICERS = Layout("incident_officers", description="officer mentions per incident", columns=(
+    Col("incident_number", need=True),
+    Col("officer_star", need=True),
+    Col("officer_name", need=True),
+    Col("employee_no"),
+    _label("officer_role", need=True, field="incident_officers.role", blank="involved"),
+))
+
+FORCE_REPORTS = Layout("force_reports", description="use-of-force reports (report, officer, subject, actions)", columns=(
+    Col("report_number", need=True, required_value=True),
+    Col("incident_number", need=True),
+    Col("report_date", kind="datetime", formats=DATETIME_FORMATS, policy="blank"),
+    Col("officer_star", need=True),
+    Col("officer_name"),
+    Col("employee_no"),  # not in this agency's export: every force report mention is provisional
+    Col("subject_no"),
+    _label("subject_resistance", field="force_reports.subject_resistance"),
+    Col("member_actions", need=True),
+    _label("force_level", need=True, field="force_reports.reportable_force_level"),
+    _label("subject_injured", vocab="injury", field="force_reports.subject_injured"),
+    _label("member_injured", vocab="injury", field="force_reports.member_injured"),
+))
 
 
-def member_action_map() -> pd.DataFrame:
-    """``synthetic_member_actions.csv`` indexed by upper-case label."""
-    frame = _map_text("synthetic_member_actions.csv").copy()
-    frame.index = frame["raw_label"].str.upper().str.strip()
-    return frame
-
+# -- Python verbs, run once per distinct value ---------------------------------------------------
 
 def normalise_school_name(series: pd.Series) -> pd.Series:
     """Upper case, punctuation and school-type words removed: the key names are matched on.
@@ -135,6 +209,26 @@ def normalise_school_name(series: pd.Series) -> pd.Series:
     return text.mask(text == "")
 
 
+def parse_written_name(written: pd.Series) -> pd.DataFrame:
+    """First name, last name (NS form) and middle initial of names as report writers type them.
+
+    Example:
+        >>> names = parse_written_name(pd.Series(["O'NEIL, JAMES T", "James T. O'Neil", "ONEIL, JIM"]))
+        >>> names["first_name_ns"].tolist(), names["last_name_ns"].tolist(), names["middle_initial"].isna().tolist()
+        (['JAMES', 'JAMES', 'JIM'], ['ONEIL', 'ONEIL', 'ONEIL'], [False, False, True])
+    """
+    text = written.astype("string").str.strip().str.upper()
+    comma = text.str.extract(r"^([^,]+),\s*(\S+)(?:\s+(\S+))?")  # LAST, FIRST [M]
+    plain = text.str.extract(r"^(\S+)(?:\s+(\S)\.?)?\s+(\S+)$")  # First [M.] Last
+    has_comma = comma[0].notna()
+    first = comma[1].where(has_comma, plain[0])
+    last = comma[0].where(has_comma, plain[2])
+    middle = comma[2].where(has_comma, plain[1]).str.replace(".", "", regex=False)
+    middle = middle.where(middle.str.len() == 1)
+    return pd.DataFrame({"first_name_ns": name_ns(first), "last_name_ns": name_ns(last),
+                         "middle_initial": middle.astype("string")}, index=written.index)
+
+
 def last_name_of(written: pd.Series) -> pd.Series:
     """Last name of a name as written: 'LAST, FIRST M' or 'First M. Last' -> LAST (NS form).
 
@@ -146,32 +240,6 @@ def last_name_of(written: pd.Series) -> pd.Series:
     comma = text.str.contains(",", regex=False).fillna(False)
     last = text.str.split(",", n=1).str[0].where(comma, text.str.split().str[-1])
     return name_ns(last)
-
-
-def parse_written_name(written: pd.Series) -> pd.DataFrame:
-    """First name, last name (NS form) and middle initial of names as report writers type them.
-
-    Example:
-        >>> names = parse_written_name(pd.Series(["O'NEIL, JAMES T", "James T. O'Neil", "ONEIL, JIM"]))
-        >>> names["first_name_ns"].tolist(), names["last_name_ns"].tolist(), names["middle_initial"].isna().tolist()
-        (['JAMES', 'JAMES', 'JIM'], ['ONEIL', 'ONEIL', 'ONEIL'], [False, False, True])
-    """
-    text = written.astype("string")
-    if len(text) > 1000:
-        # Mentions repeat a few hundred written names: parse each distinct name once.
-        codes, distinct = pd.factorize(text, use_na_sentinel=False)
-        if len(distinct) < len(text) // 2:
-            return parse_written_name(pd.Series(distinct, dtype="string")).iloc[codes].set_axis(written.index)
-    text = text.str.strip().str.upper()
-    comma = text.str.extract(r"^([^,]+),\s*(\S+)(?:\s+(\S+))?")  # LAST, FIRST [M]
-    plain = text.str.extract(r"^(\S+)(?:\s+(\S)\.?)?\s+(\S+)$")  # First [M.] Last
-    has_comma = comma[0].notna()
-    first = comma[1].where(has_comma, plain[0])
-    last = comma[0].where(has_comma, plain[2])
-    middle = comma[2].where(has_comma, plain[1]).str.replace(".", "", regex=False)
-    middle = middle.where(middle.str.len() == 1)
-    return pd.DataFrame({"first_name_ns": name_ns(first), "last_name_ns": name_ns(last),
-                         "middle_initial": middle.astype("string")}, index=written.index)
 
 
 def provisional_officer_uid(star: pd.Series, written_name: pd.Series) -> pd.Series:
@@ -192,497 +260,442 @@ def officer_uid_from_employee(employee_no: pd.Series) -> pd.Series:
     return mint_ids("off", "synthetic", employee_no)
 
 
-# -- row accounting over one kind of file ---------------------------------------------------------------
-class _Batch:
-    """The raw rows of one kind (possibly several files), with the rows still in play."""
+def resolve_school_names(wanted: pd.Series, crosswalk: pd.DataFrame) -> pd.DataFrame:
+    """School of each normalised roster name: exact crosswalk name, else one clearly closest name.
 
-    def __init__(self, frames: list[pd.DataFrame], ledger: Ledger, kind: str):
-        self.frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        self.frame.columns = [c if c in ("source_row", "_file") else c.strip().lower() for c in self.frame.columns]
-        self.alive = np.ones(len(self.frame), dtype=bool)
-        self.ledger = ledger
-        self.kind = kind
+    Returns ``school_id``, ``problem`` (``unresolved_school_name`` / ``ambiguous_school_name``)
+    and ``fuzzy`` (matched by a close, misspelt name), aligned with ``wanted``.
 
-    def col(self, name: str) -> pd.Series:
-        if name in self.frame.columns:
-            return self.frame[name].astype("string")
-        return pd.Series(pd.NA, index=self.frame.index, dtype="string")
-
-    def _by_file(self, mask: np.ndarray):
-        sub = self.frame.loc[mask, ["_file", "source_row"]]
-        for relpath, rows in sub.groupby("_file", sort=True):
-            yield relpath, rows.index, rows["source_row"].tolist()
-
-    def reject(self, mask, reason: str, message, *, column: str | None = None, values=None,
-               table: str | None = None) -> None:
-        """Reject the rows of ``mask`` still alive; ``message``/``values`` may be Series."""
-        mask = np.asarray(mask, dtype=bool) & self.alive
-        for relpath, index, rows in self._by_file(mask):
-            msg = message.loc[index].tolist() if isinstance(message, pd.Series) else message
-            vals = values.loc[index].fillna("").tolist() if isinstance(values, pd.Series) else values
-            self.ledger.reject(relpath, rows, reason, msg, column=column, values=vals, table=table)
-        self.alive &= ~mask
-
-    def finish(self, mask, table: str, record_ids: pd.Series, *, status: str = "kept") -> None:
-        mask = np.asarray(mask, dtype=bool) & self.alive
-        for relpath, index, rows in self._by_file(mask):
-            if status == "kept":
-                self.ledger.keep(relpath, rows, table, record_ids.loc[index].tolist())
-            else:
-                self.ledger.merge(relpath, rows, table, record_ids.loc[index].tolist(), "exact_duplicate",
-                                  "exact copy of an earlier row of the release; merged into that row's record")
-        self.alive &= ~mask
-
-    def merge_exact_duplicates(self, table: str, record_ids: pd.Series) -> None:
-        data = [c for c in self.frame.columns if c not in ("source_row", "_file")]
-        dup = self.frame[data].duplicated(keep="first").to_numpy()
-        self.finish(dup, table, record_ids, status="merged")
-
-    def reject_duplicate_keys(self, key: pd.Series, what: str) -> None:
-        alive_key = key.where(self.alive)
-        dup = (alive_key.duplicated(keep="first") & alive_key.notna()).to_numpy()
-        self.reject(dup, "duplicate_key", f"another row has the same {what} with different content; "
-                    "the first row is kept", column=None, values=key)
-
-    def mapped(self, column: str, map_column: str | None = None, *, blank: str | None = "unknown",
-               table: str | None = None) -> pd.Series:
-        """Map a raw label column; unmapped labels reject the row (``unmapped_label``)."""
-        mapping = label_map(map_column or column)
-        raw = self.col(column)
-        key = clean_text(raw).str.upper()
-        values = key.map(mapping).astype("string")
-        blank_mask = key.isna()
-        values[blank_mask] = blank
-        unmapped = (~blank_mask & values.isna()).to_numpy()
-        self.reject(unmapped, "unmapped_label",
-                    "label " + raw.fillna("").map(repr) + f" in column {column!r} is not in schema/maps/synthetic_labels.csv",
-                    column=column, values=raw, table=table)
-        return values
-
-    def dates(self, column: str, formats, *, required: bool) -> pd.Series:
-        raw = self.col(column)
-        parsed, failed = parse_dates(raw, formats)
-        self.reject(failed.to_numpy(), "unparseable_date",
-                    "value " + raw.fillna("").map(repr) + f" in column {column!r} is not a date in a known format",
-                    column=column, values=raw)
-        if required:
-            self.reject(parsed.isna().to_numpy(), "missing_value", f"column {column!r} is blank", column=column,
-                        values=raw)
-        return parsed
-
-    def number(self, column: str) -> pd.Series:
-        raw = clean_text(self.col(column))
-        values = pd.to_numeric(raw, errors="coerce")
-        bad = (raw.notna() & values.isna()).to_numpy()
-        self.reject(bad, "unparseable_number", f"column {column!r} is not a number", column=column, values=raw)
-        return values.astype("float64")
-
-
-class SyntheticRelease(SourceAdapter):
-    """The seven files of a synthetic release (schools, personnel, roster, incidents, subjects,
-    incident officers, force reports), recognised by their headers."""
-
-    name = "synthetic_release"
-    description = "Synthetic Lakeview release (sro_analysis.synthetic): 7 CSV files, recognised by header"
-
-    def recognises(self, head: RawHead) -> bool:
-        return kind_of(head.header) is not None
-
-    def load(self, files: list[SourceFile], ctx: CleanContext) -> AdapterOutput:
-        ledger = Ledger()
-        frames: dict[str, list[pd.DataFrame]] = {k: [] for k in ORDER}
-        for f in files:
-            raw = read_raw_csv(f.path, relpath=f.relpath)
-            ledger.expect(f.relpath, raw.n_rows)
-            reject_bad_lines(raw, ledger)
-            kind = kind_of(raw.frame.columns[1:])
-            frames[kind].append(raw.frame.assign(_file=f.relpath))
-        out = AdapterOutput(ledger=ledger, notes=[
-            "SYNTHETIC: the fictional Lakeview release written by sro_analysis.synthetic; not real records."])
-        state: dict = {"salt": ctx.salt or SYNTHETIC_SALT}
-        parts: dict[str, list[pd.DataFrame]] = {}
-        if not ctx.salt:
-            out.notes.append("person_key hashed with the built-in synthetic salt (no SRO_ANALYSIS_SALT set).")
-        for kind in ORDER:
-            batch = _Batch(frames[kind], ledger, kind)
-            tables = _LOADERS[kind](batch, state, out.notes) if len(batch.frame) else {}
-            if len(batch.frame) and batch.alive.any():
-                raise AssertionError(f"{kind}: {int(batch.alive.sum())} rows left unaccounted")  # a bug, not data
-            for name, frame in tables.items():
-                parts.setdefault(name, []).append(conform(frame, name))
-        for name, frames in parts.items():
-            merged = pd.concat(frames, ignore_index=True)
-            if name == "officers":  # a provisional person can be mentioned in several files
-                merged = merged.drop_duplicates("officer_uid")
-            out.tables[name] = merged
-        return out
-
-
-# -- loaders: one per kind of file; each accounts for every row of its batch ---------------------------
-def _load_schools(b: _Batch, state: dict, notes: list[str]) -> dict[str, pd.DataFrame]:
-    school_id = clean_text(b.col("school_code"))
-    b.reject(school_id.isna().to_numpy(), "missing_value", "school_code is blank", column="school_code", values=b.col("school_code"))
-    b.merge_exact_duplicates("schools", school_id)
-    lat, lon = b.number("lat"), b.number("lon")
-    school_type = b.mapped("level")
-    b.reject_duplicate_keys(school_id, "school_code")
-    keep = b.alive.copy()
-    name = clean_text(b.col("school_name"))
-    schools = pd.DataFrame({
-        "school_id": school_id, "name": name,
-        "address": clean_text(b.col("address")).map(normalise_street, na_action="ignore"),
-        "lat": lat, "lon": lon, "school_type": school_type,
-    })[keep]
-    b.finish(keep, "schools", school_id)
-    names = pd.DataFrame({"name_normalised": normalise_school_name(schools["name"]), "school_id": schools["school_id"],
-                          "name_raw": schools["name"], "source": b.frame.loc[keep, "_file"]})
-    names = names.dropna(subset=["name_normalised"]).drop_duplicates(["name_normalised", "school_id"])
-    state["school_ids"] = set(schools["school_id"])
-    state["school_names"] = names
-    return {"schools": schools, "school_names": names}
-
-
-def _load_personnel(b: _Batch, state: dict, notes: list[str]) -> dict[str, pd.DataFrame]:
-    employee = clean_text(b.col("employee_no"))
-    b.reject(employee.isna().to_numpy(), "missing_value", "employee_no is blank", column="employee_no", values=b.col("employee_no"))
-    uid = officer_uid_from_employee(employee)
-    b.merge_exact_duplicates("officers", uid)
-    appointed = b.dates("appointed_date", DATE_FORMATS, required=False)
-    effective = b.dates("star_effective_date", DATE_FORMATS, required=False)
-    birth_year, bad_year = parse_count(b.col("birth_year"))
-    b.reject(bad_year.to_numpy(), "unparseable_number", "birth_year is not a year", column="birth_year", values=b.col("birth_year"))
-    gender = b.mapped("gender")
-    race = b.mapped("race", "officer_race")
-    first, last = name_ns(b.col("first_name")), name_ns(b.col("last_name"))
-    b.reject((first.isna() | last.isna()).to_numpy(), "missing_value", "first or last name is blank", column="last_name",
-             values=b.col("last_name"))
-    b.reject_duplicate_keys(employee, "employee_no")
-    keep = b.alive.copy()
-    source = b.frame["_file"]
-    officers = pd.DataFrame({
-        "officer_uid": uid, "first_name_ns": first, "last_name_ns": last,
-        "middle_initial": clean_text(b.col("middle_initial")), "appointed_date": appointed,
-        "birth_year": birth_year, "gender": gender, "race": race, "source": source,
-    })[keep]
-    b.finish(keep, "officers", uid)
-    star, prior = clean_text(b.col("star_no")), clean_text(b.col("prior_star_no"))
-    day = pd.Timedelta(days=1)
-    parts = [
-        pd.DataFrame({"officer_uid": uid, "id_type": "employee_id", "value": employee, "valid_from": appointed, "source": source}),
-        pd.DataFrame({"officer_uid": uid, "id_type": "star", "value": star,
-                      "valid_from": effective.where(prior.notna(), appointed), "source": source}),
-        pd.DataFrame({"officer_uid": uid, "id_type": "star", "value": prior, "valid_from": appointed,
-                      "valid_to": effective - day, "source": source}),
-    ]
-    identifiers = pd.concat([p[keep] for p in parts], ignore_index=True).dropna(subset=["value"])
-    identifiers = identifiers.drop_duplicates(["officer_uid", "id_type", "value", "source"])
-    state["officer_uids"] = set(officers["officer_uid"])
-    return {"officers": officers, "officer_identifiers": identifiers}
-
-
-def _mention_uid(b: _Batch, state: dict, name_col: str, star_col: str) -> pd.Series:
-    """Employee number -> the personnel officer id; otherwise the provisional mention id."""
-    employee = clean_text(b.col("employee_no"))
-    by_employee = officer_uid_from_employee(employee)
-    known = employee.notna() & by_employee.isin(state.get("officer_uids", set()))
-    provisional = provisional_officer_uid(clean_text(b.col(star_col)), b.col(name_col))
-    return by_employee.where(known, provisional)
-
-
-def _mention_officers(b: _Batch, uid: pd.Series, keep: np.ndarray, star_col: str, name_col: str,
-                      when: pd.Series, state: dict) -> dict[str, pd.DataFrame]:
-    """Provisional ``officers`` + star ``officer_identifiers`` rows for unresolved mentions.
-
-    The linkage layer links them to personnel (pass 2: star valid on the date + last + first
-    name, ...). The star's validity is the span of dates it was written on.
+    Example:
+        >>> xw = pd.DataFrame({"name_normalised": ["CEDAR RIDGE", "OAK TERRACE"], "school_id": ["7001", "7002"]})
+        >>> resolve_school_names(pd.Series(["CEDAR RDIGE", "NOWHERE"]), xw)["school_id"].tolist()
+        ['7001', <NA>]
     """
-    provisional = keep & ~uid.isin(state.get("officer_uids", set())).to_numpy()
-    name = parse_written_name(b.col(name_col))
-    frame = pd.DataFrame({"officer_uid": uid, "star": clean_text(b.col(star_col)), "when": when.dt.normalize(),
-                          "source": b.frame["_file"]}).join(name)[provisional]
-    frame = frame.sort_values(["officer_uid", "source", "middle_initial"], na_position="last", kind="stable")
-    first = frame.drop_duplicates(["officer_uid"])
-    officers = first.assign(gender="unknown", race="unknown")
-    spans = (frame.dropna(subset=["star"]).groupby(["officer_uid", "star", "source"], sort=True)["when"]
-             .agg(["min", "max"]).reset_index())
-    identifiers = pd.DataFrame({"officer_uid": spans["officer_uid"], "id_type": "star", "value": spans["star"],
-                                "valid_from": spans["min"], "valid_to": spans["max"], "source": spans["source"]})
-    return {"officers": officers, "officer_identifiers": identifiers}
-
-
-def _resolve_school(b: _Batch, state: dict, notes: list[str]) -> pd.Series:
-    """School of a roster row: by code, else by name through the crosswalk (exact, then close)."""
-    known_ids = state.get("school_ids", set())
-    names = state.get("school_names", pd.DataFrame(columns=["name_normalised", "school_id"]))
-    code = clean_text(b.col("school_code"))
-    bad_code = (code.notna() & ~code.isin(known_ids)).to_numpy()
-    b.reject(bad_code, "unknown_school_code", "school_code " + code.fillna("") + " is not in the school directory",
-             column="school_code", values=code)
-    by_name = names.groupby("name_normalised")["school_id"].agg(lambda s: sorted(set(s)))
-    wanted = normalise_school_name(b.col("school_name")).where(code.isna())
-    resolved = code.copy()
-    fuzzy = 0
-    for key in sorted(wanted.dropna().unique()):
-        rows = (wanted == key).fillna(False).to_numpy()
-        candidates = by_name.get(key)
+    by_name = crosswalk.groupby("name_normalised")["school_id"].agg(lambda s: sorted(set(s))).to_dict()
+    names = sorted(by_name)
+    rows = []
+    for key in wanted.tolist():
+        if not isinstance(key, str):  # nothing left once school-type words are dropped
+            rows.append((None, None, False))
+            continue
+        candidates, fuzzy = by_name.get(key), False
         if candidates is None:
-            close = difflib.get_close_matches(key, list(by_name.index), n=2, cutoff=FUZZY_CUTOFF)
+            close = difflib.get_close_matches(key, names, n=2, cutoff=FUZZY_CUTOFF)
             if len(close) == 1 or (len(close) == 2 and difflib.SequenceMatcher(None, key, close[0]).ratio()
                                    > difflib.SequenceMatcher(None, key, close[1]).ratio() + 0.05):
-                candidates, fuzzy = by_name[close[0]], fuzzy + int(rows.sum())
+                candidates, fuzzy = by_name[close[0]], True
         if candidates is None:
-            b.reject(rows, "unresolved_school_name", f"school name {key!r} matches no school of the directory",
-                     column="school_name", values=b.col("school_name"))
+            rows.append((None, "unresolved_school_name", False))
         elif len(candidates) > 1:
-            b.reject(rows, "ambiguous_school_name", f"school name {key!r} matches {len(candidates)} schools",
-                     column="school_name", values=b.col("school_name"))
+            rows.append((None, "ambiguous_school_name", False))
         else:
-            resolved[rows] = candidates[0]
-    missing = (code.isna() & wanted.isna()).to_numpy()
-    b.reject(missing, "missing_value", "neither school_code nor school_name is filled", column="school_name",
-             values=b.col("school_name"))
+            rows.append((candidates[0], None, fuzzy))
+    return pd.DataFrame(rows, columns=["school_id", "problem", "fuzzy"], index=wanted.index).astype(
+        {"school_id": "string", "problem": "string", "fuzzy": bool})
+
+
+# -- SQL building blocks ------------------------------------------------------------------------------
+
+def _clean(column: str) -> str:
+    return clean_text_sql(ident(column))
+
+
+def _mint(prefix: str, *parts: str) -> str:
+    return mint_id_sql(prefix, [literal(SOURCE_SYSTEM), *parts])
+
+
+def _quoted(expr: str) -> str:
+    return f"'''' || coalesce({expr}, '') || ''''"
+
+
+@dataclass
+class _Run:
+    """What the steps share: the connection, the tables and fates built so far, notes."""
+
+    ctx: DeriveContext
+    tables: dict[str, str]
+    fates: list[str]
+    notes: list[str]
+    salt: str
+
+    @property
+    def con(self):
+        return self.ctx.con
+
+    @property
+    def salt_sql(self) -> str:
+        """The person-key salt as SQL: read from a one-row table made with a bound parameter."""
+        self.sql("CREATE OR REPLACE TEMP TABLE syn_salt AS SELECT CAST(? AS VARCHAR) AS salt", [self.salt])
+        return "(SELECT salt FROM syn_salt)"
+
+    def sql(self, query: str, parameters: list | None = None):
+        return self.con.execute(query, parameters)
+
+    def table(self, name: str, query: str) -> str:
+        self.sql(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS {query}")
+        return ident(name)
+
+    def view(self, name: str, query: str) -> str:
+        self.sql(f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS {query}")
+        return ident(name)
+
+    def fate(self, name: str, query: str) -> None:
+        """Keep a fate relation (a view over ``query``) for the ledger."""
+        self.sql(f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS {query}")
+        self.fates.append(ident(name))
+
+    def count(self, query: str) -> int:
+        return int(self.sql(f"SELECT count(*) FROM ({query})").fetchone()[0])
+
+
+# -- steps, in dependency order -------------------------------------------------------------------------
+
+def _schools(run: _Run) -> None:
+    rows = run.table("syn_school_rows", f"SELECT *, {_clean('school_code')} AS school_id FROM {run.ctx.view('schools')}")
+    keyed = resolve_keys(run.con, rows, ["school_id"], table="schools", record_id="school_id", name="syn_schools",
+                         key_label="school_code")
+    run.fates.append(keyed.fates)
+    street = map_distinct(run.con, "syn_street", f"SELECT {_clean('address')} FROM {keyed.kept}",
+                          lambda s: pd.DataFrame({"address": s.map(normalise_street).astype("string")}))
+    names = map_distinct(run.con, "syn_school_name", f"SELECT {_clean('school_name')} FROM {keyed.kept}",
+                         lambda s: pd.DataFrame({"name_normalised": normalise_school_name(s)}))
+    run.tables["schools"] = run.table("syn_schools", f"""
+        SELECT k.school_id, {_clean('school_name')} AS name, a.address, k.lat, k.lon, k.level AS school_type
+        FROM {keyed.kept} k LEFT JOIN {street} a ON a.key = {clean_text_sql('k.address')}""")
+    run.tables["school_names"] = run.table("syn_school_names", f"""
+        SELECT n.name_normalised, k.school_id, min({clean_text_sql('k.school_name')}) AS name_raw,
+               min(k.source_file) AS source
+        FROM {keyed.kept} k JOIN {names} n ON n.key = {clean_text_sql('k.school_name')}
+        WHERE n.name_normalised IS NOT NULL GROUP BY ALL""")
+
+
+def _personnel(run: _Run) -> None:
+    view = run.ctx.view("personnel")
+    names = map_distinct(run.con, "syn_personnel_names",
+                         f"SELECT first_name FROM {view} UNION ALL SELECT last_name FROM {view}",
+                         lambda s: pd.DataFrame({"ns": name_ns(s)}))
+    rows = run.table("syn_personnel_rows", f"""
+        SELECT v.*, {_clean('employee_no')} AS employee, {_mint('off', _clean('employee_no'))} AS officer_uid,
+               f.ns AS first_ns, l.ns AS last_ns,
+               {first_problem_sql(("f.ns IS NULL OR l.ns IS NULL", "missing_value",
+                                "'first or last name is blank (or has no letters)'", "last_name", "v.last_name"))}
+                   AS problem
+        FROM {view} v LEFT JOIN {names} f ON f.key = v.first_name LEFT JOIN {names} l ON l.key = v.last_name""")
+    run.fate("syn_personnel_problems", problem_fates_sql(rows))
+    keyed = resolve_keys(run.con, f"(SELECT * EXCLUDE (problem) FROM {rows} WHERE problem IS NULL)", ["employee"],
+                         table="officers", record_id="officer_uid", name="syn_personnel", key_label="employee_no")
+    run.fates.append(keyed.fates)
+    kept = run.table("syn_personnel", f"SELECT * FROM {keyed.kept}")
+    run.tables["officers"] = [run.table("syn_personnel_officers", f"""
+        SELECT officer_uid, first_ns AS first_name_ns, last_ns AS last_name_ns, middle_initial, appointed_date,
+               birth_year, gender, race, source_file AS source FROM {kept}""")]
+    star, prior = _clean("star_no"), _clean("prior_star_no")
+    run.tables["officer_identifiers"] = [run.table("syn_personnel_ids", f"""
+        SELECT DISTINCT ON (officer_uid, id_type, value, source) * FROM (
+            SELECT officer_uid, 'employee_id' AS id_type, employee AS value, appointed_date AS valid_from,
+                   CAST(NULL AS DATE) AS valid_to, source_file AS source FROM {kept}
+            UNION ALL SELECT officer_uid, 'star', {star},
+                   CASE WHEN {prior} IS NOT NULL THEN star_effective_date ELSE appointed_date END, NULL, source_file
+                   FROM {kept}
+            UNION ALL SELECT officer_uid, 'star', {prior}, appointed_date,
+                   CAST(star_effective_date - INTERVAL 1 DAY AS DATE), source_file FROM {kept})
+        WHERE value IS NOT NULL ORDER BY officer_uid, id_type, value, source, valid_from""")]
+
+
+def _mention_columns(run: _Run, view: str, name_col: str, star_col: str, tag: str) -> tuple[str, str, str]:
+    """(inner SELECT list, outer SELECT list, JOIN): a mention's ``officer_uid``, ``star`` and parsed names."""
+    names = map_distinct(run.con, f"syn_names_{tag}", f"SELECT {ident(name_col)} FROM {view}", parse_written_name)
+    # Each id is computed once (in a subquery: DuckDB recomputes an alias at every use), and only
+    # where it is needed: most mentions carry no employee number, and those that do need no other.
+    inner = (f"CASE WHEN v.employee_no IS NOT NULL THEN {_mint('off', _clean('employee_no'))} END AS employee_uid, "
+             f"{_clean(star_col)} AS star, n.first_name_ns, n.last_name_ns, n.middle_initial AS mention_middle")
+    outer = (f"CASE WHEN employee_uid IN (SELECT officer_uid FROM syn_personnel) THEN employee_uid ELSE "
+             f"{mint_id_sql('off', [literal('synthetic-mention'), 'star', 'last_name_ns', 'first_name_ns'])} "
+             f"END AS officer_uid")
+    return inner, outer, f"LEFT JOIN {names} n ON n.key = v.{ident(name_col)}"
+
+
+def _roster(run: _Run) -> None:
+    view = run.ctx.view("sro_roster")
+    crosswalk = run.sql(f"SELECT name_normalised, school_id FROM {run.tables['school_names']}").df()
+    wanted = map_distinct(run.con, "syn_roster_schools", f"SELECT school_name FROM {view}",
+                          lambda s: resolve_school_names(normalise_school_name(s), crosswalk).assign(
+                              wanted=normalise_school_name(s).to_numpy()))
+    inner, outer, join = _mention_columns(run, view, "officer_name", "star", "roster")
+    code = _clean("school_code")
+    rows = run.table("syn_roster_rows", f"""
+        SELECT v.*, {outer}, CASE WHEN {code} IS NOT NULL THEN {code} ELSE w.school_id END AS school_id,
+               {code} IS NULL AND w.fuzzy AS fuzzy,
+               {first_problem_sql(
+                   (f"{code} IS NOT NULL AND {code} NOT IN (SELECT school_id FROM syn_schools)", "unknown_school_code",
+                    f"'school_code ' || {code} || ' is not in the school directory'", "school_code", code),
+                   (f"{code} IS NULL AND w.problem = 'unresolved_school_name'", "unresolved_school_name",
+                    f"'school name ' || {_quoted('w.wanted')} || ' matches no school of the directory'", "school_name",
+                    "v.school_name"),
+                   (f"{code} IS NULL AND w.problem = 'ambiguous_school_name'", "ambiguous_school_name",
+                    f"'school name ' || {_quoted('w.wanted')} || ' matches several schools of the directory'",
+                    "school_name", "v.school_name"),
+                   (f"{code} IS NULL AND w.wanted IS NULL", "missing_value",
+                    "'neither school_code nor school_name is filled'", "school_name", "v.school_name"))} AS problem
+        FROM (SELECT v.*, {inner} FROM {view} v {join}) v LEFT JOIN {wanted} w ON w.key = v.school_name""")
+    run.fate("syn_roster_problems", problem_fates_sql(rows))
+    record = "officer_uid || '|' || school_id || '|' || strftime(start_date, '%Y-%m-%d')"
+    keyed = resolve_keys(run.con, f"(SELECT * EXCLUDE (problem) FROM {rows} WHERE problem IS NULL)",
+                         ["officer_uid", "school_id", "start_date"], table="sro_assignments", record_id=record,
+                         name="syn_roster", key_label="officer, school and start date")
+    run.fates.append(keyed.fates)
+    kept = run.table("syn_roster", f"SELECT * FROM {keyed.kept}")
+    run.tables["sro_assignments"] = run.table("syn_sro_assignments", f"""
+        SELECT officer_uid, school_id, {school_year_sql('start_date')} AS school_year, start_date, end_date, role,
+               source_file AS source FROM {kept}""")
+    fuzzy = run.count(f"SELECT * FROM {kept} WHERE fuzzy")
     if fuzzy:
-        notes.append(f"sro_roster: {fuzzy} row(s) matched a school by a close (misspelt) name.")
-    return resolved
+        run.notes.append(f"sro_roster: {fuzzy} row(s) matched a school by a close (misspelt) name.")
+    run.sql(f"""CREATE OR REPLACE TEMP TABLE syn_mentions AS SELECT officer_uid, star, first_name_ns, last_name_ns,
+        mention_middle, CAST(start_date AS DATE) AS day, source_file, 1 AS file_order FROM {kept}
+        WHERE officer_uid IS DISTINCT FROM employee_uid""")
 
 
-def _load_sro_roster(b: _Batch, state: dict, notes: list[str]) -> dict[str, pd.DataFrame]:
-    uid = _mention_uid(b, state, "officer_name", "star")
-    start = b.dates("start_date", DATE_FORMATS, required=True)
-    end = b.dates("end_date", DATE_FORMATS, required=False)
-    school = _resolve_school(b, state, notes)
-    record = uid + "|" + school.fillna("") + "|" + start.dt.strftime("%Y-%m-%d").fillna("")
-    b.merge_exact_duplicates("sro_assignments", record)
-    role = b.mapped("role", "roster_role", blank="sro")
-    b.reject_duplicate_keys(record.where(school.notna()), "officer, school and start date")
-    keep = b.alive.copy()
-    roster = pd.DataFrame({"officer_uid": uid, "school_id": school, "school_year": school_year(start),
-                           "start_date": start, "end_date": end, "role": role, "source": b.frame["_file"]})[keep]
-    b.finish(keep, "sro_assignments", record)
-    extra = _mention_officers(b, uid, keep, "star", "officer_name", start, state)
-    return {"sro_assignments": roster, **extra}
+def _incidents(run: _Run) -> None:
+    rows = run.table("syn_incident_rows", f"""SELECT *, {_clean('incident_number')} AS number,
+        {_mint('inc', 'number')} AS incident_id FROM {run.ctx.view('incidents')}""")
+    keyed = resolve_keys(run.con, rows, ["number"], table="incidents", record_id="incident_id", name="syn_incidents",
+                         key_label="incident_number")
+    run.fates.append(keyed.fates)
+    # The kept incidents by number: the files that refer to them look their id up here (a join is
+    # cheaper than hashing the number again, and a miss is an unknown incident).
+    run.table("syn_incident_ids", f"SELECT number, incident_id, CAST(occurred AS DATE) AS day FROM {keyed.kept}")
+    code = _clean("school_code")
+    known = f"{code} IN (SELECT school_id FROM syn_schools)"
+    run.tables["incidents"] = run.view("syn_incidents", f"""
+        SELECT incident_id, {literal(SOURCE_SYSTEM)} AS source_system, number AS source_record_id,
+               occurred AS occurred_at, {school_year_sql('occurred')} AS school_year,
+               CASE WHEN {known} THEN {code} END AS school_id_occurrence,
+               CASE WHEN {known} THEN 'source_id' ELSE 'none' END AS school_match_method,
+               FALSE AS school_match_ambiguous, location_type, {_clean('location_description')} AS location_raw,
+               {_clean('block_address')} AS block_address, lat, lon, {_clean('district')} AS police_district,
+               -- School hours are not in the release and the district calendar is unknown.
+               'unknown' AS during_school_hours, referral_source,
+               -- Every incident of a police release reached the police.
+               'yes' AS police_notified, {_clean('offense_code')} AS offense_code_local,
+               {_clean('offense_description')} AS offense_description, offense_class,
+               CASE WHEN lat IS NOT NULL AND lon IS NOT NULL THEN 'block' ELSE 'none' END AS geocode_precision,
+               source_file
+        FROM {keyed.kept}""")
+    unknown = run.sql(f"SELECT count(*), min({code}) FROM {keyed.kept} WHERE {code} IS NOT NULL AND NOT {known}"
+                      ).fetchone()
+    if unknown[0]:
+        run.notes.append(f"incidents: {unknown[0]} row(s) carry a school_code not in the directory (e.g. {unknown[1]}); "
+                         "kept with no school, for linkage to match.")
 
 
-def _load_incidents(b: _Batch, state: dict, notes: list[str]) -> dict[str, pd.DataFrame]:
-    number = clean_text(b.col("incident_number"))
-    b.reject(number.isna().to_numpy(), "missing_value", "incident_number is blank", column="incident_number",
-             values=b.col("incident_number"))
-    incident_id = mint_ids("inc", "synthetic", number)
-    b.merge_exact_duplicates("incidents", incident_id)
-    occurred = b.dates("occurred", DATETIME_FORMATS, required=True)
-    location_type = b.mapped("location_description")
-    referral = b.mapped("referral_source")
-    offense_class = b.mapped("offense_class")
-    lat, lon = b.number("lat"), b.number("lon")
-    b.reject_duplicate_keys(number, "incident_number")
-    code = clean_text(b.col("school_code"))
-    known = code.isin(state.get("school_ids", set()))
-    unknown_code = code.notna() & ~known & pd.Series(b.alive, index=code.index)
-    if unknown_code.any():
-        notes.append(f"incidents: {int(unknown_code.sum())} row(s) carry a school_code not in the directory "
-                     f"(e.g. {code[unknown_code].iloc[0]}); kept with no school, for linkage to match.")
-    school = code.where(known)
-    keep = b.alive.copy()
-    geo = lat.notna() & lon.notna()
-    incidents = pd.DataFrame({
-        "incident_id": incident_id, "source_system": "synthetic", "source_record_id": number,
-        "occurred_at": occurred, "school_year": school_year(occurred),
-        "school_id_occurrence": school, "school_match_method": np.where(school.notna(), "source_id", "none"),
-        "school_match_ambiguous": False, "location_type": location_type,
-        "location_raw": clean_text(b.col("location_description")), "block_address": clean_text(b.col("block_address")),
-        "lat": lat, "lon": lon, "police_district": clean_text(b.col("district")),
-        # School hours are not in the release and the district calendar is unknown.
-        "during_school_hours": "unknown", "referral_source": referral,
-        # Every incident of a police release reached the police.
-        "police_notified": "yes",
-        "offense_code_local": clean_text(b.col("offense_code")), "offense_description": clean_text(b.col("offense_description")),
-        "offense_class": offense_class, "geocode_precision": np.where(geo, "block", "none"),
-        "source_file": b.frame["_file"],
-    })[keep]
-    b.finish(keep, "incidents", incident_id)
-    state["incident_ids"] = set(incidents["incident_id"])
-    state["occurred_at"] = incidents.set_index("incident_id")["occurred_at"]
-    return {"incidents": incidents}
+def _unknown_incident(number: str, incident_id: str, *, blank_is_known: bool = False):
+    """The problem of a row whose incident number names no kept incident (``incident_id`` looked up)."""
+    orphan = f"{incident_id} IS NULL"
+    if blank_is_known:
+        orphan = f"{number} IS NOT NULL AND {orphan}"
+    return (orphan, "unknown_incident", f"'incident ' || coalesce({number}, '(blank)') || ' is not among the kept "
+            f"incidents of the release'", "incident_number", number)
 
 
-def _reject_orphans(b: _Batch, state: dict, number: pd.Series, *, allow_blank: bool = False) -> pd.Series:
-    incident_id = mint_ids("inc", "synthetic", number)
-    orphan = ~is_in(incident_id, state.get("incident_ids", set()))
-    if allow_blank:
-        orphan &= number.notna()
-    b.reject(orphan.to_numpy(), "unknown_incident",
-             "incident " + number.fillna("(blank)") + " is not among the kept incidents of the release",
-             column="incident_number", values=number)
-    return incident_id.where(number.notna())
-
-
-def _load_incident_officers(b: _Batch, state: dict, notes: list[str]) -> dict[str, pd.DataFrame]:
-    number = clean_text(b.col("incident_number"))
-    incident_id = mint_ids("inc", "synthetic", number)
-    uid = _mention_uid(b, state, "officer_name", "officer_star")
-    role = b.mapped("officer_role", blank="involved")
-    record = incident_id + "|" + uid + "|" + role.fillna("")
-    b.merge_exact_duplicates("incident_officers", record)
-    _reject_orphans(b, state, number)
-    b.reject_duplicate_keys(record, "incident, officer and role")
-    keep = b.alive.copy()
-    mentions = pd.DataFrame({"incident_id": incident_id, "officer_uid": uid, "role": role,
-                             "is_assigned_sro": False, "source_file": b.frame["_file"]})[keep]
-    b.finish(keep, "incident_officers", record)
-    occurred = incident_id.map(state.get("occurred_at", pd.Series(dtype="datetime64[ns]")))
-    extra = _mention_officers(b, uid, keep, "officer_star", "officer_name", occurred, state)
-    resolved = mentions["officer_uid"].isin(state.get("officer_uids", set()))
-    notes.append(f"incident_officers: {int(resolved.sum())} of {len(mentions)} mentions resolved by employee number; "
-                 f"{int((~resolved).sum())} carry a provisional id for linkage (star + last name).")
+def _incident_officers(run: _Run) -> None:
+    view = run.ctx.view("incident_officers")
+    inner, outer, join = _mention_columns(run, view, "officer_name", "officer_star", "io")
+    rows = run.table("syn_io_rows", f"""SELECT *, {outer}, {first_problem_sql(_unknown_incident('number', 'incident_id'))}
+        AS problem FROM (SELECT q.*, i.incident_id FROM (
+            SELECT v.*, {inner}, {_clean('incident_number')} AS number FROM {view} v {join}) q
+            LEFT JOIN syn_incident_ids i USING (number))""")
+    run.fate("syn_io_problems", problem_fates_sql(rows))
+    keyed = resolve_keys(run.con, run.view("syn_io_good", f"SELECT * EXCLUDE (problem) FROM {rows} WHERE problem IS NULL"),
+                         ["incident_id", "officer_uid", "officer_role"], table="incident_officers",
+                         record_id="incident_id || '|' || officer_uid || '|' || officer_role", name="syn_io",
+                         key_label="incident, officer and role")
+    run.fates.append(keyed.fates)
+    kept = keyed.kept
+    run.tables["incident_officers"] = run.view("syn_incident_officers", f"""
+        SELECT incident_id, officer_uid, officer_role AS role, FALSE AS is_assigned_sro, source_file FROM {kept}""")
+    resolved, total = run.sql(f"SELECT count(*) FILTER (WHERE officer_uid = employee_uid), count(*) FROM {kept}"
+                              ).fetchone()
+    run.notes.append(f"incident_officers: {resolved} of {total} mentions resolved by employee number; "
+                     f"{total - resolved} carry a provisional id for linkage (star + last name).")
     # The decider of an incident's outcomes: its arresting officer, else its primary contact.
-    lead = mentions[mentions["role"].isin(["arresting", "primary_contact"])]
-    lead = lead.assign(_rank=(lead["role"] != "arresting").astype(int)).sort_values(["incident_id", "_rank", "officer_uid"])
-    state["decider"] = lead.drop_duplicates("incident_id").set_index("incident_id")["officer_uid"]
-    return {"incident_officers": mentions, **extra}
+    run.table("syn_decider", f"""SELECT incident_id,
+        min({{'rank': CASE officer_role WHEN 'arresting' THEN 0 ELSE 1 END, 'uid': officer_uid}}).uid AS officer_uid
+        FROM {kept} WHERE officer_role IN ('arresting', 'primary_contact') GROUP BY incident_id""")
+    run.sql(f"""INSERT INTO syn_mentions SELECT k.officer_uid, k.star, k.first_name_ns, k.last_name_ns, k.mention_middle,
+        i.day, k.source_file, 2 FROM {kept} k JOIN syn_incident_ids i USING (incident_id)
+        WHERE k.officer_uid IS DISTINCT FROM k.employee_uid""")
 
 
-def _load_subjects(b: _Batch, state: dict, notes: list[str]) -> dict[str, pd.DataFrame]:
-    number, person_no = clean_text(b.col("incident_number")), clean_text(b.col("person_no"))
-    b.reject(person_no.isna().to_numpy(), "missing_value", "person_no is blank", column="person_no", values=b.col("person_no"))
-    subject_id = mint_ids("sub", "synthetic", number, person_no)
-    b.merge_exact_duplicates("incident_subjects", subject_id)
-    incident_id = _reject_orphans(b, state, number)
-    role = b.mapped("role")
-    is_student = b.mapped("student")
-    race, sex = b.mapped("race"), b.mapped("sex")
-    disability = b.mapped("disability", blank=None).fillna(pd.Series(np.where(is_student == "yes", "unknown", pd.NA),
-                                                                       index=is_student.index, dtype="string"))
-    age, bad_age = parse_count(b.col("age"))
-    b.reject(bad_age.to_numpy(), "unparseable_number", "age is not a whole number", column="age", values=b.col("age"))
-    grade_raw = clean_text(b.col("grade")).str.upper()
-    grades = {"PK", "K", *map(str, range(1, 13)), "UNGRADED"}
-    b.reject((grade_raw.notna() & ~grade_raw.isin(grades)).to_numpy(), "unmapped_label",
-             "grade " + grade_raw.fillna("") + " is not a grade level", column="grade", values=b.col("grade"))
-    grade = grade_raw.replace("UNGRADED", "ungraded").fillna(
-        pd.Series(np.where(is_student == "yes", "unknown", pd.NA), index=grade_raw.index, dtype="string"))
-    enrolled = clean_text(b.col("enrolled_school_code"))
-    b.reject_duplicate_keys(subject_id, "incident and person number")
-    keep = b.alive.copy()
-    person = clean_text(b.col("person_id"))
-    salt = state["salt"]
-    person_key = pd.Series([salted_hash(p, salt) if isinstance(p, str) else pd.NA for p in person.tolist()],
-                           index=person.index, dtype="string")
-    subjects = pd.DataFrame({
-        "subject_id": subject_id, "incident_id": incident_id, "person_key": person_key, "role": role,
-        "is_student": is_student, "school_id_enrolled": enrolled.where(enrolled.isin(state.get("school_ids", set()))),
-        "age_at_incident": age, "grade": grade, "race_ethnicity": race, "sex": sex, "disability": disability,
-        "source_file": b.frame["_file"],
-    })[keep]
-
-    # Outcomes: every suspect, and anyone else with a disposition. Blank -> the "Unknown" label.
-    disposition = clean_text(b.col("disposition"))
-    wants_outcome = keep & ((role == "suspect") | disposition.notna()).to_numpy()
-    labels = disposition.fillna("Unknown")
-    mapped, unmapped = map_outcomes(labels, "synthetic")
-    contact_raw = clean_text(b.col("in_person_contact")).str.upper()
-    contact = contact_raw.map(label_map("in_person_contact"))
-    warrant_raw = clean_text(b.col("warrant_arrest")).str.upper()
-    warrant = warrant_raw.map(label_map("warrant_arrest")).where(warrant_raw.notna(), "no")
-    kept_note = "; the subject is kept (" + subject_id + ") without an outcome"
-    problems = [
-        (unmapped.to_numpy(), "unmapped_label", "disposition " + disposition.fillna("").map(repr)
-         + " is not in schema/maps/outcome_map_synthetic.csv" + kept_note, "disposition", b.col("disposition")),
-        (contact_raw.isna().to_numpy(), "missing_value", "in_person_contact is blank" + kept_note,
-         "in_person_contact", b.col("in_person_contact")),
-        ((contact_raw.notna() & contact.isna()).to_numpy(), "unmapped_label",
-         "in_person_contact " + contact_raw.fillna("") + " is not Y or N" + kept_note, "in_person_contact",
-         b.col("in_person_contact")),
-        (warrant.isna().to_numpy(), "unmapped_label", "warrant_arrest " + warrant_raw.fillna("") + " is not Y or blank"
-         + kept_note, "warrant_arrest", b.col("warrant_arrest")),
-    ]
-    outcome_ok = wants_outcome.copy()
-    for mask, reason, message, column, values in problems:
-        hit = outcome_ok & mask
-        b.reject(hit, reason, message, column=column, values=values, table="outcomes")
-        outcome_ok &= ~hit
-    outcomes = pd.DataFrame({
-        "outcome_id": mint_ids("out", "synthetic", number, person_no), "subject_id": subject_id,
-        "incident_id": incident_id, "decided_by_officer_uid": incident_id.map(state.get("decider", pd.Series(dtype="string"))),
-        "police_contact": contact == "yes", "taken_into_custody": mapped["taken_into_custody"],
-        "warrant_or_alert_arrest": warrant == "yes", "outcome_raw": disposition.fillna(""),
-        "outcome_source_vocab": "synthetic", "outcome_canonical": mapped["outcome_canonical"],
-        "diversion_timing": mapped["diversion_timing"], "station_adjustment_type": mapped["station_adjustment_type"],
-        "source_file": b.frame["_file"],
-    })[outcome_ok]
-    b.finish(keep, "incident_subjects", subject_id)
-    state["subject_ids"] = set(subjects["subject_id"])
-    return {"incident_subjects": subjects, "outcomes": outcomes}
+def _outcome_constants() -> dict[str, str]:
+    """Outcome fields of the label 'Unknown': what a blank disposition means."""
+    hit = load_map(OUTCOMES).lookup(normalise_label("Unknown"))
+    if hit is None:  # the label comes from this module: a miss is a packaging defect
+        raise ValueError(f"{OUTCOMES} lacks the label 'Unknown'")
+    return {staging: hit[column] for column, staging in OUTCOME_COLUMNS.items()}
 
 
-def _member_actions(b: _Batch) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """force_options, deescalation_tactics (';'-joined) and deescalation_documented per row."""
-    actions_map = member_action_map()
-    raw = clean_text(b.col("member_actions"))
-    tokens = raw.str.split("|").explode().str.strip().str.upper()
-    tokens = tokens[tokens.notna() & (tokens != "")]
-    unmapped = ~tokens.isin(actions_map.index)
-    bad_rows = tokens.index[unmapped.to_numpy()].unique()
-    first_bad = tokens[unmapped].groupby(level=0).first()
-    mask = np.zeros(len(raw), dtype=bool)
-    mask[bad_rows] = True
-    b.reject(mask, "unmapped_label", "member action " + first_bad.reindex(raw.index).fillna("").map(repr)
-             + " is not in schema/maps/synthetic_member_actions.csv", column="member_actions",
-             values=first_bad.reindex(raw.index))
-    known = tokens[~unmapped]
-    looked = actions_map.loc[known.to_numpy()].set_index(known.index)
+def _subjects(run: _Run) -> None:
+    view = run.ctx.view("subjects")
+    number, person = _clean("incident_number"), _clean("person_no")
+    rows = run.table("syn_subject_rows", f"""SELECT *, {first_problem_sql(_unknown_incident('number', 'incident_id'))}
+        AS problem, CASE WHEN wants_outcome THEN {_outcome_problem()} END AS outcome_problem FROM (
+        SELECT q.*, {_mint('sub', 'number', 'person')} AS subject_id, i.incident_id,
+               role = 'suspect' OR disposition IS NOT NULL AS wants_outcome
+        FROM (SELECT *, {number} AS number, {person} AS person FROM {view}) q LEFT JOIN syn_incident_ids i USING (number))
+        """)
+    run.fate("syn_subject_problems", problem_fates_sql(rows))
+    keyed = resolve_keys(run.con, run.view("syn_subject_good", f"SELECT * EXCLUDE (problem) FROM {rows} "
+                                                               "WHERE problem IS NULL"),
+                         ["number", "person"], table="incident_subjects", record_id="subject_id", name="syn_subjects",
+                         key_label="incident_number and person_no")
+    run.fate("syn_subject_duplicates", f"SELECT * FROM {keyed.fates} WHERE status <> 'kept'")
+    kept = keyed.kept
+    # A kept subject whose outcome cannot be built: the row's fate is that rejection (table outcomes).
+    run.fate("syn_outcome_problems", problem_fates_sql(kept, "outcome_problem", table="outcomes"))
+    run.fate("syn_subject_kept", fate_sql(kept, "kept", table="incident_subjects", record_id="subject_id",
+                                          where="outcome_problem IS NULL"))
+    run.table("syn_subject_ids", f"SELECT subject_id FROM {kept}")
+    enrolled = _clean("enrolled_school_code")
+    run.tables["incident_subjects"] = run.view("syn_subjects", f"""
+        SELECT subject_id, incident_id, {salted_hash_sql(_clean('person_id'), run.salt_sql)} AS person_key, role,
+               student AS is_student,
+               CASE WHEN {enrolled} IN (SELECT school_id FROM syn_schools) THEN {enrolled} END AS school_id_enrolled,
+               age AS age_at_incident, grade, race AS race_ethnicity, sex,
+               coalesce(disability, CASE WHEN student = 'yes' THEN 'unknown' END) AS disability, source_file
+        FROM {kept}""")
+    fields = ", ".join(f"CASE WHEN disposition IS NULL THEN {literal(value)} ELSE {ident(staging)} END AS {ident(staging)}"
+                       for staging, value in _outcome_constants().items())
+    run.tables["outcomes"] = run.view("syn_outcomes", f"""
+        SELECT {_mint('out', 'number', 'person')} AS outcome_id, subject_id, incident_id,
+               d.officer_uid AS decided_by_officer_uid, contact = 'yes' AS police_contact, {fields},
+               warrant = 'yes' AS warrant_or_alert_arrest, coalesce(disposition, '') AS outcome_raw,
+               {literal(SOURCE_SYSTEM)} AS outcome_source_vocab, source_file
+        FROM {kept} LEFT JOIN syn_decider d USING (incident_id) WHERE wants_outcome AND outcome_problem IS NULL""")
 
-    def joined(column: str) -> pd.Series:
-        values = looked[column].replace("", pd.NA).dropna()
-        out = values.groupby(level=0).agg(lambda s: LIST_SEPARATOR.join(sorted(set(s))))
-        return out.reindex(raw.index).astype("string")
 
-    mitigation = (looked["force_mitigation"] == "yes").astype(bool).groupby(level=0).any()
-    mitigation = mitigation.reindex(raw.index, fill_value=False).to_numpy(dtype=bool)
-    documented = pd.Series(np.where(raw.isna(), "unknown", np.where(mitigation, "yes", "no")),
-                           index=raw.index, dtype="string")
-    return joined("force_option"), joined("deescalation_tactic"), documented
+def _outcome_problem() -> str:
+    """Why a subject's outcome cannot be built (unmapped disposition, contact or warrant flag), as a struct."""
+    kept_note = "'; the subject is kept (' || subject_id || ') without an outcome'"
+    contact = "in_person_contact"
+    return first_problem_sql(
+        ("disposition IS NOT NULL AND outcome_canonical IS NULL", "unmapped_label",
+         f"'disposition ' || {_quoted('disposition')} || ' is not in schema/maps/{OUTCOMES}' || {kept_note}",
+         "disposition", "disposition"),
+        (f"{contact} IS NULL", "missing_value", f"'in_person_contact is blank' || {kept_note}", contact, contact),
+        ("contact IS NULL", "unmapped_label", f"'in_person_contact ' || {_quoted(contact)} || ' is not Y or N' || "
+         f"{kept_note}", contact, contact),
+        ("warrant IS NULL", "unmapped_label", f"'warrant_arrest ' || {_quoted('warrant_arrest')} || ' is not Y or "
+         f"blank' || {kept_note}", "warrant_arrest", "warrant_arrest"))
 
 
-def _load_force_reports(b: _Batch, state: dict, notes: list[str]) -> dict[str, pd.DataFrame]:
-    report, number = clean_text(b.col("report_number")), clean_text(b.col("incident_number"))
-    b.reject(report.isna().to_numpy(), "missing_value", "report_number is blank", column="report_number",
-             values=b.col("report_number"))
-    star, last = clean_text(b.col("officer_star")), last_name_of(b.col("officer_name"))
-    subject_no = clean_text(b.col("subject_no"))
-    report_id = mint_ids("frc", "synthetic", report, star, last, subject_no)
-    b.merge_exact_duplicates("force_reports", report_id)
-    incident_id = _reject_orphans(b, state, number, allow_blank=True)
-    uid = _mention_uid(b, state, "officer_name", "officer_star")
-    resistance = b.mapped("subject_resistance")
-    level = b.mapped("force_level")
-    subject_injured = b.mapped("subject_injured", "injury")
-    member_injured = b.mapped("member_injured", "injury")
-    options, tactics, documented = _member_actions(b)
-    report_date = b.dates("report_date", DATETIME_FORMATS, required=False)
-    b.reject_duplicate_keys(report_id, "report, officer and subject")
-    subject_id = mint_ids("sub", "synthetic", number, subject_no)
-    subject_id = subject_id.where(number.notna() & is_in(subject_id, state.get("subject_ids", set())))
-    keep = b.alive.copy()
-    reports = pd.DataFrame({
-        "force_report_id": report_id, "source_report_id": report, "incident_id": incident_id,
-        "subject_id": subject_id, "officer_uid": uid, "report_type": "other_uof",
-        "subject_resistance": resistance, "reportable_force_level": level, "force_options": options,
-        "deescalation_documented": documented, "deescalation_tactics": tactics,
-        "subject_injured": subject_injured, "member_injured": member_injured, "source_file": b.frame["_file"],
-    })[keep]
-    b.finish(keep, "force_reports", report_id)
-    extra = _mention_officers(b, uid, keep, "officer_star", "officer_name", report_date, state)
-    unlinked = int(reports["incident_id"].isna().sum())
+def _member_actions(run: _Run, view: str) -> str:
+    """Per force row: force options, tactics, mitigation and the first unmapped action (table name)."""
+    tokens = run.table("syn_action_tokens", f"""SELECT source_file, source_row, i, trim(t) AS token FROM (
+        SELECT source_file, source_row, unnest(parts) AS t, generate_subscripts(parts, 1) AS i
+        FROM (SELECT source_file, source_row, string_split(member_actions, '|') AS parts FROM {view}
+              WHERE member_actions IS NOT NULL)) WHERE trim(t) <> ''""")
+    actions = load_map(ACTIONS)
+
+    def look(labels: pd.Series) -> pd.DataFrame:
+        hits = [actions.lookup(normalise_label(v)) for v in labels]
+        return pd.DataFrame({column: pd.Series([(h or {}).get(column) or None for h in hits], dtype="string")
+                             for column in ("force_option", "deescalation_tactic", "force_mitigation")}
+                            ).assign(mapped=[h is not None for h in hits])
+
+    looked = map_distinct(run.con, "syn_action_labels", f"SELECT token FROM {tokens}", look)
+    sep = literal(LIST_SEPARATOR)
+    return run.table("syn_actions", f"""
+        SELECT source_file, source_row,
+               (min({{'i': i, 'token': t.token}}) FILTER (WHERE NOT a.mapped)).token AS unmapped_action,
+               string_agg(DISTINCT a.force_option, {sep} ORDER BY a.force_option) AS force_options,
+               string_agg(DISTINCT a.deescalation_tactic, {sep} ORDER BY a.deescalation_tactic) AS deescalation_tactics,
+               bool_or(a.force_mitigation = 'yes') AS mitigation
+        FROM {tokens} t JOIN {looked} a ON a.key = t.token GROUP BY source_file, source_row""")
+
+
+def _force_reports(run: _Run) -> None:
+    view = run.ctx.view("force_reports")
+    inner, outer, join = _mention_columns(run, view, "officer_name", "officer_star", "frc")
+    last = map_distinct(run.con, "syn_frc_last", f"SELECT officer_name FROM {view}",
+                        lambda s: pd.DataFrame({"last_ns": last_name_of(s)}))
+    actions = _member_actions(run, view)
+    subject_no = _clean("subject_no")
+    unknown = _unknown_incident("number", "incident_id", blank_is_known=True)
+    unmapped = ("unmapped_action IS NOT NULL", "unmapped_label",
+                f"'member action ' || {_quoted('unmapped_action')} || ' is not in schema/maps/{ACTIONS}'",
+                "member_actions", "unmapped_action")
+    report, number = _clean("report_number"), _clean("incident_number")
+    rows = run.table("syn_frc_rows", f"""SELECT *, {outer}, {first_problem_sql(unknown, unmapped)} AS problem FROM (
+        SELECT v.*, {inner}, {report} AS report, {number} AS number,
+               {_mint('frc', report, _clean('officer_star'), 'l.last_ns', subject_no)} AS force_report_id,
+               i.incident_id,
+               CASE WHEN {number} IS NOT NULL THEN {_mint('sub', number, subject_no)} END AS subject_key,
+               a.force_options, a.deescalation_tactics, a.mitigation, a.unmapped_action
+        FROM {view} v {join} LEFT JOIN {last} l ON l.key = v.officer_name
+        LEFT JOIN {actions} a USING (source_file, source_row) LEFT JOIN syn_incident_ids i ON i.number = {number})""")
+    run.fate("syn_frc_problems", problem_fates_sql(rows))
+    keyed = resolve_keys(run.con, run.view("syn_frc_good", f"SELECT * EXCLUDE (problem) FROM {rows} WHERE problem IS NULL"),
+                         ["force_report_id"], table="force_reports", record_id="force_report_id", name="syn_frc",
+                         key_label="report, officer and subject")
+    run.fates.append(keyed.fates)
+    kept = keyed.kept
+    run.tables["force_reports"] = run.view("syn_force_reports", f"""
+        SELECT force_report_id, report AS source_report_id, incident_id,
+               CASE WHEN subject_key IN (SELECT subject_id FROM syn_subject_ids) THEN subject_key END AS subject_id,
+               officer_uid, 'other_uof' AS report_type, subject_resistance, force_level AS reportable_force_level,
+               force_options,
+               CASE WHEN member_actions IS NULL THEN 'unknown' WHEN coalesce(mitigation, FALSE) THEN 'yes' ELSE 'no'
+               END AS deescalation_documented, deescalation_tactics, subject_injured, member_injured, source_file
+        FROM {kept}""")
+    run.sql(f"""INSERT INTO syn_mentions SELECT officer_uid, star, first_name_ns, last_name_ns, mention_middle,
+        CAST(report_date AS DATE), source_file, 3 FROM {kept} WHERE officer_uid IS DISTINCT FROM employee_uid""")
+    unlinked = run.count(f"SELECT * FROM {kept} WHERE incident_id IS NULL")
     if unlinked:
-        notes.append(f"force_reports: {unlinked} report row(s) give no incident number; linkage may match them "
-                     "by officer, date and place.")
-    return {"force_reports": reports, **extra}
+        run.notes.append(f"force_reports: {unlinked} report row(s) give no incident number; linkage may match them "
+                         "by officer, date and place.")
 
 
-_LOADERS = {
-    "schools": _load_schools, "personnel": _load_personnel, "sro_roster": _load_sro_roster,
-    "incidents": _load_incidents, "incident_officers": _load_incident_officers,
-    "subjects": _load_subjects, "force_reports": _load_force_reports,
-}
+def _mention_officers(run: _Run) -> None:
+    """Officers rows and star identifiers of the provisional (unresolved) mention ids."""
+    provisional = "SELECT * FROM syn_mentions"  # mentions a personnel officer's employee number resolved are not in it
+    run.tables["officers"].append(run.table("syn_mention_officers", f"""
+        SELECT officer_uid, pick.first_name_ns, pick.last_name_ns, pick.middle_initial, CAST(NULL AS DATE)
+               AS appointed_date, CAST(NULL AS BIGINT) AS birth_year, 'unknown' AS gender, 'unknown' AS race,
+               pick.source
+        FROM (SELECT officer_uid, min({{'o': file_order, 's': source_file, 'm': coalesce(mention_middle, chr(127)),
+                     'first_name_ns': first_name_ns, 'last_name_ns': last_name_ns, 'middle_initial': mention_middle,
+                     'source': source_file}}) AS pick
+              FROM ({provisional}) GROUP BY officer_uid)"""))
+    run.tables["officer_identifiers"].append(run.table("syn_mention_ids", f"""
+        SELECT officer_uid, 'star' AS id_type, star AS value, min(day) AS valid_from, max(day) AS valid_to,
+               source_file AS source
+        FROM ({provisional}) WHERE star IS NOT NULL GROUP BY officer_uid, star, source_file"""))
 
-ADAPTERS = [SyntheticRelease()]
+
+def derive(ctx: DeriveContext) -> Derived:
+    """Canonical tables and row fates of a synthetic release, in SQL (see the module docstring)."""
+    run = _Run(ctx, {}, [], ["SYNTHETIC: the fictional Lakeview release written by sro_analysis.synthetic; "
+                             "not real records."], ctx.salt or SYNTHETIC_SALT)
+    if not ctx.salt:
+        run.notes.append("person_key hashed with the built-in synthetic salt (no SRO_ANALYSIS_SALT set).")
+    _schools(run)
+    _personnel(run)
+    _roster(run)
+    _incidents(run)
+    _incident_officers(run)
+    _subjects(run)
+    _force_reports(run)
+    _mention_officers(run)
+    for name in ("officers", "officer_identifiers"):
+        run.tables[name] = run.table(f"syn_all_{name}", " UNION ALL BY NAME ".join(
+            f"SELECT * FROM {t}" for t in run.tables[name]))
+    return Derived(tables=dict(run.tables), fates=list(run.fates), notes=run.notes)
+
+
+SOURCE = Source("synthetic_release", "Synthetic Lakeview release (sro_analysis.synthetic): 7 CSV files, recognised "
+                "by header", (SCHOOLS, PERSONNEL, ROSTER, INCIDENTS, SUBJECTS, INCIDENT_OFFICERS, FORCE_REPORTS),
+                derive, family="synthetic")
+
+__all__ = ["SOURCE", "derive", "vocabulary", "normalise_school_name", "parse_written_name", "last_name_of",
+           "provisional_officer_uid", "officer_uid_from_employee", "resolve_school_names"]
