@@ -20,6 +20,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "synthetic": ("synthetic_release",),
     # FBI NIBRS Crime Data Explorer downloads of any state and year (not one jurisdiction's family).
     "nibrs": ("nibrs",),
+    "louisiana": ("nibrs",),  # the fetch catalogue's name for nibrs-louisiana/ (one state's CDE downloads)
 }
 
 
