@@ -115,7 +115,7 @@ def juvenile_school_arrests(data) -> pd.DataFrame:
 def _state(ori: pd.Series, agencies: pd.DataFrame) -> pd.Series:
     """State of an agency: the agencies table's ``state_abbr``, else the ORI's first two letters."""
     abbr = agencies.dropna(subset=["state_abbr"]).drop_duplicates("agency_ori").set_index("agency_ori")["state_abbr"]
-    return ori.map(abbr).fillna(ori.str[:2]).astype(str)
+    return ori.map(abbr).astype(object).fillna(ori.str[:2]).astype(str)
 
 
 def unit_counts(arrests: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
