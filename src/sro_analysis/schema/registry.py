@@ -882,7 +882,8 @@ OUTCOMES = _extended(OUTCOMES, (
        required=False, enum=("offense_type", "single_location", "not_placed")),
     _f("nibrs_multiple_indicator", "enum", "NIBRS Data Element 44, multiple arrestee segments indicator: C = the "
        "arrest is counted under this incident; M = the same arrest is counted under another incident of the "
-       "arrestee (the FBI counts it once, so measures leave M rows out); N = not applicable (one incident).",
+       "arrestee (the FBI's arrest counts take it once; measures count it per incident and show M apart); "
+       "N = not applicable (one incident).",
        required=False, enum=("C", "M", "N", "unknown")),
 ))
 

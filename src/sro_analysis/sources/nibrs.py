@@ -42,10 +42,12 @@ Records:
 
 Decisions (the measures, :mod:`sro_analysis.metrics.nibrs`, apply them):
 
-* **Counted once (Data Element 44).** An arrestee arrested once for several incidents is listed
-  in each; the FBI counts the arrest under the incident flagged ``C`` (count) and not again under
-  those flagged ``M`` (multiple). Every arrestee row is kept (``nibrs_multiple_indicator``); the
-  measures leave ``M`` rows out so an arrest is counted once.
+* **Data Element 44.** An arrestee arrested once for several incidents is listed in each; the
+  FBI's arrest counts take the arrest under the incident flagged ``C`` and not again under those
+  flagged ``M``. Every arrestee row is kept (``nibrs_multiple_indicator``). The measures count
+  (incident, arrestee) rows, as SPEC §3.2 counts contacts (an ``M`` row at a school is the school
+  incident's arrest even when the arrest is counted under another incident), and publish how many
+  ``M`` rows each denominator holds and the statewide counted-once figures beside them.
 * **Schools.** Location code 53 (School-Elementary/Secondary) is K-12; legacy code 22
   (School/College) mixes colleges in and is kept with ``location_flag = legacy_school_college``;
   52 (College/University) is not a school. Both 53 and 22 map to ``school_unspecified`` (NIBRS
@@ -61,11 +63,11 @@ Decisions (the measures, :mod:`sro_analysis.metrics.nibrs`, apply them):
   arrests; a blank DE52 is unknown, outside both.
 
 Fates (reason codes). The engine rejects what a cell alone decides: a blank id, date or code
-(``missing_value``), a date that does not parse (``unparseable_date``), a data year or age that is
-not a number (``invalid_number``), an ORI that is not nine letters and digits (``bad_pattern``),
-an unknown sex code (``unmapped_label``); it blanks and flags optional cells (an hour outside
-0-23, a bad arrest date, DE52 other than H/R, a multiple indicator other than C/M/N, an age out of
-range). The derivation decides what needs other rows: offense rows are ``merged`` into their
+(``missing_value``), a date that does not parse (``unparseable_date``), a data year that is not a
+number (``invalid_number``), an ORI that is not nine letters and digits (``bad_pattern``); it
+blanks and flags optional cells (an hour outside 0-23, a bad arrest date, DE52 other than H/R, a
+multiple indicator other than C/M/N, an unknown sex code, an age that is not a number or out of
+range: the arrest is kept, its age unknown). The derivation decides what needs other rows: offense rows are ``merged`` into their
 incident (``offense_of_incident``); a repeated id is merged into its first row
 (``duplicate_incident``, ``duplicate_arrestee``, ``duplicate_agency``, ``duplicate_code_row``);
 rejections ``unknown_incident``, ``unknown_agency``, ``unmapped_label`` (an id absent from the
@@ -182,7 +184,7 @@ def derive(ctx: DeriveContext) -> Derived:
     _drop_intermediates(con)
     return Derived(tables=dict(OUTPUTS), fates=[FATES], notes=[
         "nibrs: arrestees are suspects with is_student unknown (NIBRS does not say); S (summoned/cited) is the only "
-        "non-custodial arrest type; Data Element 44 = M rows are kept and left out of the measures (counted once)."])
+        "non-custodial arrest type; Data Element 44 = M rows are kept, counted per incident and shown apart."])
 
 
 # -- inputs -----------------------------------------------------------------------------------------
@@ -580,7 +582,7 @@ SOURCE = Source(
     "nibrs", "FBI NIBRS Crime Data Explorer state-year downloads (any state and year, either CDE schema)",
     (INCIDENT, OFFENSE, ARRESTEE, AGENCIES, *CODE_LAYOUTS), derive, family="nibrs",
     notes=("Juvenile arrests at K-12 (53) and legacy School/College (22) locations per agency and year; "
-           "arrests flagged M (Data Element 44) are counted once, under their C incident.",))
+           "arrests flagged M (Data Element 44) are counted per incident and shown apart.",))
 
 __all__ = ["SOURCE", "derive", "INCIDENT", "OFFENSE", "ARRESTEE", "AGENCIES", "CODE_LAYOUTS", "CODE_TABLES",
            "DATE_FORMATS", "SCHOOL_LOCATION_CODES", "K12_LOCATION_CODE", "SOURCE_SYSTEM", "OUTPUTS"]
