@@ -89,3 +89,15 @@ def synthetic_dataset_dir(shared_tmp) -> Path:
         clean("synthetic", folder / "raw", progress=False, parameters={"seed": 20181}).save(folder / "dataset")
 
     return shared_build(shared_tmp, "synthetic", build) / "dataset"
+
+
+@pytest.fixture(scope="session")
+def louisiana_dataset_dir(shared_data, shared_tmp) -> Path:
+    """A saved Dataset of every NIBRS Louisiana CDE table in ../shared/data (built once per session)."""
+    from builds import shared_build
+    from sro_analysis.clean import clean
+
+    def build(folder: Path) -> None:
+        clean("louisiana", shared_data / "nibrs-louisiana", progress=False).save(folder / "dataset")
+
+    return shared_build(shared_tmp, "louisiana", build) / "dataset"

@@ -49,7 +49,7 @@ from sro_analysis import __version__
 from sro_analysis.clean.declare import Col, Fact, Layout, Source
 from sro_analysis.clean.derive import DeriveContext, Derived
 from sro_analysis.clean.discover import CleanError, Inventory, UnusedFilesError, discover, unused_error
-from sro_analysis.clean.ledger_sql import assemble_ledger, layout_views, unused_file_rows
+from sro_analysis.clean.ledger_sql import assemble_ledger, build_ledger, layout_views, unused_file_rows
 from sro_analysis.clean.partitions import run_tasks
 from sro_analysis.clean.read import RawFileError
 from sro_analysis.clean.stage import StagedPart, StageTask
@@ -97,8 +97,15 @@ class _Clock:
 
 
 def run_sources(raw_dir: Path, sources: list[Source], *, work: Path, parameters: dict, salt: str | None,
-                allow_unused: bool, scheduler, memory_limit: str, progress, timings: dict | None = None) -> CleanRun:
-    """Steps 1-4 of :func:`clean`: discover, stage, derive, account."""
+                allow_unused: bool, scheduler, memory_limit: str, progress, timings: dict | None = None,
+                parquet_dir: Path | None = None) -> CleanRun:
+    """Steps 1-4 of :func:`clean`: discover, stage, derive, account.
+
+    With ``parquet_dir``, the checked ledger and the derived tables are copied there by DuckDB
+    (``ledger.parquet``, ``<table>.parquet``; unconformed, in derivation order) instead of being
+    returned as frames (``ledger`` and ``tables`` are then empty): a run too large for memory
+    (a national NIBRS year) stays within the DuckDB memory limit, spilling to ``work``.
+    """
     from sro_analysis.progress import progress_bar
 
     clock = _Clock(timings)
@@ -126,12 +133,32 @@ def run_sources(raw_dir: Path, sources: list[Source], *, work: Path, parameters:
             derived[source.name] = source.derive(ctx)
         clock.lap("derive")
         extra = unused_file_rows(inventory) if allow_unused else None
-        ledger = assemble_ledger(con, parts, derived, extra)
-        tables = _canonical_tables(con, derived)
+        if parquet_dir is None:
+            ledger = assemble_ledger(con, parts, derived, extra)
+            tables = _canonical_tables(con, derived)
+        else:
+            ledger, tables = pd.DataFrame(), {}
+            _copy_out(con, build_ledger(con, parts, derived, extra), derived, Path(parquet_dir))
         clock.lap("account")
     finally:
         con.close()
     return CleanRun(inventory, parts, derived, ledger, tables)
+
+
+def _copy_out(con, ledger: str, derived: dict[str, Derived], out: Path) -> None:
+    """DuckDB ``COPY`` of the ledger and of every derived table (relations only) to Parquet files."""
+    from sro_analysis.clean.sql import literal
+
+    out.mkdir(parents=True, exist_ok=True)
+    relations = {"ledger": ledger}
+    for result in derived.values():
+        for name, value in result.tables.items():
+            if not isinstance(value, str) or name in relations:
+                raise CleanError(f"parquet_dir: table {name!r} is a frame or comes from two sources; "
+                                 "only one DuckDB relation per table can be copied out")
+            relations[name] = value
+    for name, relation in relations.items():
+        con.execute(f"COPY (SELECT * FROM {relation}) TO {literal(str(out / f'{name}.parquet'))} (FORMAT parquet)")
 
 
 def _canonical_tables(con, derived: dict[str, Derived]) -> dict[str, pd.DataFrame]:

@@ -117,6 +117,17 @@ def unused_file_rows(inventory: Inventory) -> pd.DataFrame:
 def assemble_ledger(con, parts: list[StagedPart], derived: dict[str, Derived],
                     unused: pd.DataFrame | None = None) -> pd.DataFrame:
     """The run's ledger (one row per raw data row), checked; see the module docstring."""
+    build_ledger(con, parts, derived, unused)
+    return con.execute("SELECT * FROM ledger ORDER BY source_file, source_row").df()
+
+
+def build_ledger(con, parts: list[StagedPart], derived: dict[str, Derived],
+                 unused: pd.DataFrame | None = None) -> str:
+    """The checks of :func:`assemble_ledger`, leaving the ledger in DuckDB table ``ledger`` (returned).
+
+    For runs too large to hold the ledger in memory: the caller copies it out with DuckDB
+    (``COPY ledger TO '...parquet'``), which spills instead of materialising a frame.
+    """
     _derived_fates(con, derived)
     _check_derivations(con, parts)
     rejects = _paths_sql([p.rejects_path for p in parts])
@@ -147,7 +158,7 @@ def assemble_ledger(con, parts: list[StagedPart], derived: dict[str, Derived],
         UNION ALL
         SELECT {select} FROM unused_rows""")
     _check_files(con, parts, unused)
-    return con.execute("SELECT * FROM ledger ORDER BY source_file, source_row").df()
+    return "ledger"
 
 
 def _check_files(con, parts: list[StagedPart], unused: pd.DataFrame | None) -> None:

@@ -884,6 +884,11 @@ OUTCOMES = _extended(OUTCOMES, (
     _f("location_placement", "enum", "How the arrest was placed: offense_type (the incident's offense of the "
        "arrest offense type), single_location (no such offense; all offenses at one place), not_placed.",
        required=False, enum=("offense_type", "single_location", "not_placed")),
+    _f("nibrs_multiple_indicator", "enum", "NIBRS Data Element 44, multiple arrestee segments indicator: C = the "
+       "arrest is counted under this incident; M = the same arrest is counted under another incident of the "
+       "arrestee (the FBI's arrest counts take it once; measures count it per incident and show M apart); "
+       "N = not applicable (one incident).",
+       required=False, enum=("C", "M", "N", "unknown")),
 ))
 
 TABLES.update({t.name: t for t in (INCIDENTS, OUTCOMES, AGENCIES, NIBRS_CODES)})

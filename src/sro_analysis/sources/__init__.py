@@ -1,4 +1,4 @@
-"""Source declarations, grouped by family (``chicago``, ``synthetic``, ``nyc``, ``louisiana``).
+"""Source declarations, grouped by family (``chicago``, ``synthetic``, ``nibrs``, ``nyc``).
 
 Each module declares one source (``SOURCE``: its file layouts, columns, label maps, keys and
 derivation; see :mod:`sro_analysis.clean.declare`). Nothing here reads, checks or accounts for
@@ -18,6 +18,9 @@ import importlib
 FAMILIES: dict[str, tuple[str, ...]] = {
     "chicago": ("cps_schools", "cpd_roster", "chicago_trr", "chicago_crimes", "chicago_juvenile"),
     "synthetic": ("synthetic_release",),
+    # FBI NIBRS Crime Data Explorer downloads of any state and year (not one jurisdiction's family).
+    "nibrs": ("nibrs",),
+    "louisiana": ("nibrs",),  # the fetch catalogue's name for nibrs-louisiana/ (one state's CDE downloads)
 }
 
 
