@@ -54,3 +54,15 @@ def test_mapped_needs_a_mapping(tmp_path):
 def test_console_script_runs_in_a_real_process():
     out = subprocess.run([sys.executable, "-m", "sro_analysis.cli", "--help"], capture_output=True, text=True, check=False)
     assert out.returncode == 0 and "alternatives-to-arrest" in out.stdout
+
+
+def test_clean_is_the_callable_package_in_a_fresh_process():
+    """`from sro_analysis import clean` (what the clean command does) is the package, whatever was imported first.
+
+    It used to be the function when nothing had imported the subpackage yet, and `sro-analysis clean`
+    then failed with "'function' object has no attribute 'clean'" (in-suite runs hid it).
+    """
+    code = ("from sro_analysis import clean; import sro_analysis as sro; import sro_analysis.clean as pkg; "
+            "assert clean is sro.clean is pkg and callable(clean) and clean.clean.__module__ == 'sro_analysis.clean'")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr

@@ -1,7 +1,12 @@
 """Linkage on the real Chicago records (../shared/data): measured link rates and hand-checked links.
 
-Figures measured on the shared data (TRR school subset, CPS directories SY2011-12/16-17/17-18,
-CPD roster 1985-2023, crimes 2014-02-28..03-15). Hand checks were read off the raw files:
+Figures measured on the whole shared Chicago folder (conftest's ``chicago_dataset_dir``: TRR school
+subsets of 4 releases and the whole-city tables of 2004-2016 and 2017-2020, CPS directories
+SY2011-12/16-17/17-18, CPD roster 1985-2023, crimes 2014-02-28..03-15, juvenile tables). The
+whole-city TRR tables add 76,735 TRRs at non-school locations (77,328 distinct TRRs, of which the
+593 school ones are the subsets' own): they are never placed at a school (``not_school_location``,
+method ``none``), so the school-link figures of the 593 school TRRs did not change; the unlinked
+count grew by exactly those 76,735 (174 -> 76,909). Hand checks were read off the raw files:
 
 * TRR 100334 (2004-2018 release): ``62XX, South, HAMLIN AVE``, "SCHOOL, PUBLIC, BUILDING" ->
   School_ID 609741 Gurdon S Hubbard High School, Address ``6200 S HAMLIN AVE`` (SY1617 profile).
@@ -24,7 +29,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sro_analysis.clean import clean
+from sro_analysis.dataset import load_dataset
 from sro_analysis.ids import mint_id
 
 TRR_2004_2018 = "chicago-trr/school-subset/TRR-officers_2004-2018_2018-08_p456008__school_locations.csv"
@@ -32,8 +37,8 @@ TRR_2020_2021 = "chicago-trr/school-subset/TRR-officers_2020-2021_2021-06_p66069
 
 
 @pytest.fixture(scope="module")
-def chicago(shared_data):
-    return clean("chicago", shared_data, progress=False)
+def chicago(chicago_dataset_dir):
+    return load_dataset(chicago_dataset_dir)
 
 
 def counts(quality, entity, source, measure="link"):
@@ -43,10 +48,14 @@ def counts(quality, entity, source, measure="link"):
 
 def test_trr_school_link_rates(chicago):
     q = chicago.audits["link_quality"]
-    assert counts(q, "school", "cpd_trr") == {("address", "linked"): 391, ("address", "ambiguous"): 28, ("none", "unlinked"): 174}
+    assert counts(q, "school", "cpd_trr") == {
+        ("address", "linked"): 391, ("address", "ambiguous"): 28, ("none", "unlinked"): 174 + 76735}
     reasons = chicago.audits["school_links"].query("source_system == 'cpd_trr'")["reason"].value_counts().to_dict()
-    assert reasons == {"linked": 391, "no_school_match": 111, "private_school_location": 63, "ambiguous": 28}
-    # 391 of 593 TRRs (65.9%); 391 of the 530 at public schools (73.8%).
+    assert reasons == {"linked": 391, "no_school_match": 111, "private_school_location": 63, "ambiguous": 28,
+                       "not_school_location": 76735}
+    # 391 of the 593 school TRRs (65.9%); 391 of the 530 at public schools (73.8%).
+    trr = chicago.incidents[chicago.incidents["source_system"] == "cpd_trr"]
+    assert len(trr) == 77328 and trr["location_type"].isin(["school_building", "school_grounds"]).sum() == 593
     assert round(391 / 593, 3) == 0.659
 
 
@@ -55,10 +64,12 @@ def test_crimes_school_link_rates(chicago):
     assert counts(q, "school", "cpd_clear") == {
         ("address", "linked"): 214, ("address", "ambiguous"): 17, ("distance", "linked"): 21,
         ("distance", "ambiguous"): 2, ("none", "unlinked"): 7236}
-    # Non-school locations are never placed; those within 200 m of a school are near_school_offsite.
+    # Non-school locations are never placed; those within 200 m of a school are near_school_offsite
+    # (1,073 crimes; and, new with the whole-city tables, 1,826 TRRs at non-school locations).
     inc = chicago.incidents
-    assert int((inc["location_type"] == "near_school_offsite").sum()) == 1073
-    assert inc.loc[inc["location_type"] == "near_school_offsite", "school_id_occurrence"].isna().all()
+    near = inc[inc["location_type"] == "near_school_offsite"]
+    assert near["source_system"].value_counts().to_dict() == {"cpd_clear": 1073, "cpd_trr": 1826}
+    assert near["school_id_occurrence"].isna().all()
 
 
 def test_trr_officer_roster_coverage_apart_from_linkage(chicago):

@@ -23,7 +23,10 @@ _API: dict[str, tuple[str, str | None]] = {
     "Dataset": ("sro_analysis.dataset", "Dataset"),
     "load_dataset": ("sro_analysis.dataset", "load_dataset"),
     "describe_table": ("sro_analysis.dataset", "describe_table"),
-    "clean": ("sro_analysis.clean", "clean"),
+    # The package itself (callable: see sro_analysis.clean._CallableModule), never its function:
+    # the function would shadow the subpackage, and `from sro_analysis import clean` would give
+    # the module or the function depending on what was imported first.
+    "clean": ("sro_analysis.clean", None),
     "contacts": ("sro_analysis.metrics.rates", "contacts"),
     "rates": ("sro_analysis.metrics.rates", "rates"),
     "rates_from_counts": ("sro_analysis.metrics.rates", "rates_from_counts"),

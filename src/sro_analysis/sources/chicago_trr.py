@@ -317,9 +317,11 @@ def build_incidents(source: pd.DataFrame, timed: pd.DataFrame) -> pd.DataFrame:
     """Incidents of the source main rows (a missing time borrowed from another release, same date)."""
     k = source.copy()
     has_time = k["trr_time"].notna()
-    other = k["canon_key"].map(timed["occurred_at"])
-    borrow = ~has_time & other.notna() & (k["canon_key"].map(timed["trr_date"]) == k["trr_date"])
-    k["occurred_at"] = k["occurred_at"].where(~borrow, other)
+    # reindex, not Series.map: with no timed mention at all (a release without trr_time alone),
+    # map() is given an empty mapper and fails casting the datetimes to float.
+    other = timed.reindex(k["canon_key"].to_numpy()).set_axis(k.index)
+    borrow = ~has_time & other["occurred_at"].notna() & (other["trr_date"] == k["trr_date"])
+    k["occurred_at"] = k["occurred_at"].where(~borrow, other["occurred_at"])
     has_time = has_time | borrow
     return pd.DataFrame({
         "incident_id": k["incident_id"], "source_system": SOURCE_SYSTEM, "source_record_id": k["canon_key"],
@@ -453,7 +455,8 @@ def build_outcomes(source: pd.DataFrame, subjects: pd.DataFrame,
     table = o["canon_key"].map(has_charges_table).fillna(False).astype(bool)
     o["label"] = np.where(o["subject_id"].isin(charged.index), "CHARGED",
                           np.where(table, "NO CHARGE RECORDED", "NO CHARGES TABLE IN RELEASE"))
-    o["outcome_raw"] = o["subject_id"].map(charged).fillna(
+    # astype: mapping through no charge at all (a release without a charges table) gives floats.
+    o["outcome_raw"] = o["subject_id"].map(charged).astype("string").fillna(
         o["label"].str.lower().str.replace("in release", "in this release"))
     mapped, unmapped = map_outcomes(o["label"], "cpd_trr")
     if unmapped.any():  # the labels above are this module's own: a miss is a packaging defect
