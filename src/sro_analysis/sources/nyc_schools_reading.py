@@ -48,7 +48,7 @@ import re
 
 import pandas as pd
 
-from sro_analysis.schema.registry import SCHOOL_DIRECTORY
+from sro_analysis.schema.registry import NYC_DIRECTORY_ROWS
 
 #: Borough letter of DOE codes (location code, building code, DBN) -> canonical borough.
 BOROUGH_LETTERS = {
@@ -57,7 +57,7 @@ BOROUGH_LETTERS = {
     "O": "outside_city",
 }
 #: Columns of the canonical directory frame, in order (registry table ``nyc_directory_rows``).
-DIRECTORY_COLUMNS = SCHOOL_DIRECTORY.columns
+DIRECTORY_COLUMNS = NYC_DIRECTORY_ROWS.columns
 
 #: The two export layouts: the columns that recognise each, raw column -> canonical field, and
 #: the raw columns deliberately left unread (with the reason a reader of the code needs).
@@ -140,25 +140,35 @@ def directory_from_raw(raw: pd.DataFrame, source_file: str) -> pd.DataFrame:
     """Canonical directory rows of one raw export (every raw row becomes exactly one row).
 
     ``source_row`` is the 1-based data row of the file, so each output row points back to its
-    raw row; nothing is dropped (a building-total row is kept and flagged).
+    raw row; nothing is dropped (a building-total row is kept and flagged). A column of the
+    layout the export lacks is NA (unknown), never an error.
     """
     raw = raw.rename(columns=lambda c: str(c).strip())
     layout = detect_layout(raw.columns)
-    spec = LAYOUTS[layout]
-    out = pd.DataFrame(index=raw.index)
-    for column, field in spec["columns"].items():
-        out[field] = _text(raw[column]) if column in raw else pd.Series(pd.NA, index=raw.index, dtype="string")
+    fields = pd.DataFrame({field: raw[column].astype("string") for column, field in LAYOUTS[layout]["columns"].items()
+                           if column in raw}, index=raw.index)
+    fields["source_file"] = source_file
+    fields["source_row"] = range(1, len(raw) + 1)
+    return directory_rows(fields, layout)
+
+
+def directory_rows(fields: pd.DataFrame, layout: str) -> pd.DataFrame:
+    """Canonical directory rows from cells already named by field (``LAYOUTS[layout]["columns"]``).
+
+    What the engine's staging gives the ``nyc_schools`` source, and what :func:`directory_from_raw`
+    builds from a raw frame; ``source_file`` and ``source_row`` pass through. A field the export
+    lacks is NA.
+    """
+    out = pd.DataFrame(index=fields.index)
     for field in DIRECTORY_COLUMNS:
-        if field not in out:
-            out[field] = pd.Series(pd.NA, index=raw.index, dtype="string")
-    out["school_year"] = school_year(raw["School Year"].astype("string"))
+        out[field] = _text(fields[field]) if field in fields else pd.Series(pd.NA, index=fields.index, dtype="string")
+    out["school_year"] = school_year(fields["school_year"].astype("string"))
     if layout == "school_safety_2016_17":
         # "<address>\n(<lat>, <lon>)": the address line only (the point is a bad geocode).
-        out["address"] = _text(raw["Geocode"].astype("string").str.split("\n").str[0])
+        out["address"] = _text(fields["address"].astype("string").str.split("\n").str[0])
     out["address"] = out["address"].str.upper()
     out["borough"] = out["borough"].map(BOROUGH_LETTERS).fillna("unknown").astype("string")
-    out["register"] = register_count(out["register"].fillna("")) if layout != "school_safety_2016_17" \
-        else pd.Series(pd.NA, index=raw.index, dtype="Int64")
+    out["register"] = register_count(out["register"].fillna(""))
     for field in ("lat", "lon"):
         out[field] = pd.to_numeric(out[field], errors="raise").astype("Float64")
     name = out["location_name"].fillna("")
@@ -166,8 +176,8 @@ def directory_from_raw(raw: pd.DataFrame, source_file: str) -> pd.DataFrame:
         else name.str.upper().str.contains(_BUILDING_TOTAL, regex=True)
     out["building_code_source"] = out["building_code"].notna().map({True: "source", False: pd.NA}).astype("string")
     out["layout"] = layout
-    out["source_file"] = source_file
-    out["source_row"] = pd.Series(range(1, len(raw) + 1), index=raw.index, dtype="int64")
+    out["source_file"] = fields["source_file"].astype("string")
+    out["source_row"] = fields["source_row"].astype("int64")
     return out[DIRECTORY_COLUMNS].reset_index(drop=True)
 
 
