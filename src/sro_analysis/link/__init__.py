@@ -45,6 +45,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sro_analysis.link.campuses import link_nyc_tables
 from sro_analysis.link.officers import OfficerResolution, apply_officer_mapping, resolve_officers
 from sro_analysis.link.quality import link_quality, unlinked_records
 from sro_analysis.link.roster import mark_assigned_sro, read_sro_roster
@@ -242,6 +243,10 @@ def link_dataset(tables, ledger, ctx, roster=None) -> LinkOutput:
         if name in tables:
             key = list(table(name).primary_key)
             tables[name] = conform(tables[name], name).sort_values(key, kind="stable").reset_index(drop=True)
+
+    # NYC (NYPD Student Safety Act): campus strings -> DOE buildings (link/campuses.py).
+    tables, nyc_audits = link_nyc_tables(tables)
+    audits.update(nyc_audits)
 
     audits["link_quality"] = link_quality(school_links, resolution.links, resolution.review)
     audits["unlinked"] = unlinked_records(school_links, resolution.links, resolution.review)

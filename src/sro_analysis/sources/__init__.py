@@ -18,6 +18,7 @@ import importlib
 FAMILIES: dict[str, tuple[str, ...]] = {
     "chicago": ("cps_schools", "cpd_roster", "chicago_trr", "chicago_crimes", "chicago_juvenile"),
     "synthetic": ("synthetic_release",),
+    "nyc": ("nyc_schools_reading", "nyc_ssa"),
 }
 
 

@@ -26,6 +26,12 @@ Two export layouts exist:
   nationwide geocoder's guess (``317 WEST 52ND STREET`` lands in Chicago); only its address line
   is read, coordinates come from ``Latitude``/``Longitude``.
 
+On the cleaning engine this module is the ``nyc_schools`` source (:data:`SOURCE`, family ``nyc``):
+its two layouts are built from :data:`LAYOUTS` (needed columns = the recognising ones; every
+other mapped column may be missing, and is then NA), and its derivation is
+:func:`directory_rows` + :func:`carry_building_codes` over every staged row, each kept once in
+``nyc_directory_rows``. An export with another year's columns in these layouts ingests as is.
+
 Building codes for 2016-17 rows are carried over from the other years by
 :func:`carry_building_codes` (BIN first, then the location code's 2015-16 building; the two
 agree on 1,623 of 1,624 rows where both exist).
@@ -48,6 +54,9 @@ import re
 
 import pandas as pd
 
+from sro_analysis.clean.declare import Col, Layout, Source
+from sro_analysis.clean.derive import DeriveContext, Derived, concat_fates, kept
+from sro_analysis.ids import mint_ids
 from sro_analysis.schema.registry import NYC_DIRECTORY_ROWS
 
 #: Borough letter of DOE codes (location code, building code, DBN) -> canonical borough.
@@ -235,3 +244,48 @@ def read_school_directory(paths) -> pd.DataFrame:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
         frames.append(directory_from_raw(raw, re.sub(r".*/", "", str(path))))
     return carry_building_codes(pd.concat(frames, ignore_index=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine declaration (source ``nyc_schools``)
+
+#: Fields the engine types and range-checks itself (the rest stay text for the verbs above).
+_CHECKED = {"lat": "nyc_directory_rows.lat", "lon": "nyc_directory_rows.lon"}
+
+
+def _engine_layout(name: str) -> Layout:
+    spec = LAYOUTS[name]
+    columns = []
+    for raw, field in spec["columns"].items():
+        extra = {"field": _CHECKED[field]} if field in _CHECKED else {}
+        if field == "school_year":
+            # '2016 - 17' and '2013-14'; anything else rejects the row (unreadable_value), never a crash.
+            extra = {"required_value": True, "pattern": r"\d{4}\s*-\s*\d{2}", "policy": "reject"}
+        columns.append(Col(field, (raw,), need=raw in spec["recognise"] or field == "school_year", **extra))
+    return Layout(name, tuple(columns), description=f"NYC DOE School Safety Report export ({name})",
+                  min_columns=len(spec["recognise"]))
+
+
+ENGINE_LAYOUTS = tuple(_engine_layout(name) for name in LAYOUTS)
+
+
+def derive(ctx: DeriveContext) -> Derived:
+    """Every staged directory row kept once in ``nyc_directory_rows`` (building codes carried over)."""
+    frames, fates = [], []
+    for layout in ENGINE_LAYOUTS:
+        rows = ctx.frame(layout.name)
+        if rows.empty:
+            continue
+        rows["record_id"] = mint_ids("nycdir", rows["source_file"], rows["source_row"].astype(str))
+        fates.append(kept(rows, "nyc_directory_rows", "record_id"))
+        frames.append(directory_rows(rows, layout.name))
+    if not frames:
+        return Derived()
+    directory = carry_building_codes(pd.concat(frames, ignore_index=True))
+    return Derived(tables={"nyc_directory_rows": directory}, fates=[concat_fates(fates)], notes=[
+        "nyc_schools: 2016-17 Register, Building Name and Schools in Building are not read (not row-aligned in "
+        "that export); its building codes are carried from other years by BIN or location code."])
+
+
+SOURCE = Source("nyc_schools", "NYC DOE School Safety Report exports (the school directory campuses link to)",
+                ENGINE_LAYOUTS, derive, family="nyc")
