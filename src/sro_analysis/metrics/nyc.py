@@ -35,7 +35,7 @@ Relative rate indices (:func:`~sro_analysis.metrics.disparity.rri_table`) from t
 counts: ``custodial_arrest`` (arrests among E, i.e. arrest vs the other discretionary
 interventions) and ``restraint_cic`` (restraints among children in crisis; decision point
 ``force``), for race/ethnicity (reference white, OJJDP), sex and age group (reference: all
-other groups), per precinct and city-wide, per school year.
+other groups): city-wide per school year and pooled, and per precinct pooled over the quarters.
 
 Example:
     >>> frame = pd.DataFrame({"quarter": ["2019Q1"] * 3, "school_year": ["2018-19"] * 3,
@@ -152,44 +152,49 @@ def with_funnel_and_tiers(campus: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else campus
 
 
-def _rri_counts(counts: pd.DataFrame, measure: str, group_type: str, scope: list[str]) -> pd.DataFrame:
-    """(scope..., stage, group, events, base) rows for one RRI measure from the precinct cells."""
+#: RRI decision point of each measure (restraint is a use of force; its base: the children in crisis).
+RRI_STAGE_OF = {"custodial_arrest": "custodial_arrest", "restraint_cic": "force"}
+
+
+def _rri_counts(counts: pd.DataFrame, group_type: str, scope: list[str]) -> pd.DataFrame:
+    """(scope..., stage, group, events, base) rows of both RRI measures from the precinct cells."""
     student = counts["is_student"].eq("yes")
-    if measure == "custodial_arrest":
-        base = counts["in_ata_denominator"].eq("yes") & student & counts["taken_into_custody"].isin(["yes", "no"])
-        event = base & counts["taken_into_custody"].eq("yes")
-        stage = "custodial_arrest"
-    else:
-        base = counts["reported_as"].eq("child_in_crisis") & student & counts["restrained"].isin(["yes", "no"])
-        event = base & counts["restrained"].eq("yes")
-        stage = "force"  # restraint is a use of force; the base is the children in crisis
-    frame = counts.assign(events=counts["n"].where(event, 0), base=counts["n"].where(base, 0))
-    frame = frame[frame[group_type] != "unknown"]
-    out = frame.groupby(scope + [group_type], sort=True)[["events", "base"]].sum().reset_index()
-    return out.rename(columns={group_type: "group"}).assign(stage=stage)
+    arrest_base = counts["in_ata_denominator"].eq("yes") & student & counts["taken_into_custody"].isin(["yes", "no"])
+    cic_base = counts["reported_as"].eq("child_in_crisis") & student & counts["restrained"].isin(["yes", "no"])
+    parts = []
+    for measure, base, event in (
+            ("custodial_arrest", arrest_base, arrest_base & counts["taken_into_custody"].eq("yes")),
+            ("restraint_cic", cic_base, cic_base & counts["restrained"].eq("yes"))):
+        frame = counts.assign(events=counts["n"].where(event, 0), base=counts["n"].where(base, 0))
+        frame = frame[frame[group_type] != "unknown"]
+        out = frame.groupby(scope + [group_type], sort=True)[["events", "base"]].sum().reset_index()
+        parts.append(out.rename(columns={group_type: "group"}).assign(stage=RRI_STAGE_OF[measure]))
+    return pd.concat(parts, ignore_index=True)
 
 
 def precinct_rri(counts: pd.DataFrame, reference: dict[str, str] | None = None) -> pd.DataFrame:
-    """RRIs by race, sex and age group, per precinct and city-wide (``precinct = 'all'``), per school year."""
+    """RRIs by race, sex and age group: city-wide (``precinct = 'all'``) per school year and pooled
+    (``school_year = 'all'``), and per precinct pooled over every quarter of the files (one
+    precinct's year is too small a base for most groups)."""
     reference = {**RRI_REFERENCE, **(reference or {})}
-    counts = counts.assign(precinct_all="all")
+    counts = counts.assign(all_precincts="all", all_years="all")
+    measure_of = {stage: measure for measure, stage in RRI_STAGE_OF.items()}
     parts = []
-    for measure in ("custodial_arrest", "restraint_cic"):
-        for group_type, ref in reference.items():
-            for scope_column in ("precinct_all", "precinct"):
-                table = _rri_counts(counts, measure, group_type, ["school_year", scope_column])
-                for (year, unit), cells in table.groupby(["school_year", scope_column], sort=True):
-                    cells = cells[cells["base"] > 0]
-                    if cells.empty:
-                        continue
-                    result = rri_table(cells, reference=ref)
-                    result.insert(0, "reference", ref)
-                    result.insert(0, "group_type", group_type)
-                    result.insert(0, "measure", measure)
-                    result.insert(0, "precinct", unit)
-                    result.insert(0, "school_year", year)
-                    parts.append(result)
-    return pd.concat(parts, ignore_index=True).drop(columns="stage") if parts else pd.DataFrame()
+    for group_type, ref in reference.items():
+        for year_column, unit_column in (("school_year", "all_precincts"), ("all_years", "all_precincts"),
+                                         ("all_years", "precinct")):
+            table = _rri_counts(counts, group_type, [year_column, unit_column])
+            table = table[table["base"] > 0]
+            for (year, unit), cells in table.groupby([year_column, unit_column], sort=True):
+                result = rri_table(cells, reference=ref)
+                result.insert(0, "measure", result.pop("stage").map(measure_of))
+                parts.append(result.assign(school_year=year, precinct=unit, group_type=group_type, reference=ref))
+    if not parts:
+        return pd.DataFrame()
+    out = pd.concat(parts, ignore_index=True)
+    first = ["school_year", "precinct", "measure", "group_type", "reference"]
+    return out[first + [c for c in out.columns if c not in first]].sort_values(
+        first + ["group"], kind="stable").reset_index(drop=True)
 
 
 def linkage(interventions: pd.DataFrame) -> pd.DataFrame:
