@@ -18,7 +18,10 @@ Steps, in order:
    school year (the ``school_directory`` table) where per-year directories exist.
 4. **SRO roster** (:mod:`.roster`): the user's roster read into ``sro_assignments`` and
    ``incident_officers.is_assigned_sro`` derived from it.
-5. **Audits** (:mod:`.quality`): ``school_links``, ``officer_links``, ``officer_review``,
+5. **NYC campuses** (:mod:`.campuses`): NYPD Student Safety Act campus strings placed in DOE
+   buildings (``nyc_interventions.building_code``, ``buildings``, audit ``campus_links``; the
+   user's ``nyc_campus_crosswalk`` overrides the linker).
+6. **Audits** (:mod:`.quality`): ``school_links``, ``officer_links``, ``officer_review``,
    ``link_quality``, ``unlinked`` (and ``roster_problems``, ``incident_duplicates``).
 
 Linkage reads tables only (tables in, tables out), never a raw file.

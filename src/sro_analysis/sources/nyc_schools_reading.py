@@ -4,9 +4,9 @@ The directory is what NYPD Student Safety Act campuses are linked to (``link/cam
 one row per school site per school year, with the DOE building code (the campus), the DBN,
 names, address, borough, register (enrolment) and coordinates. Everything here is a pure
 function from the raw frame (all cells as text, as ``pd.read_csv(dtype=str,
-keep_default_na=False)`` gives them) to canonical frames, so the batch engine can fold it into a
-declaration later: :data:`LAYOUTS` is the declarative part (how to recognise each export,
-column -> field, columns not to trust), :func:`directory_from_raw` the engine-like part.
+keep_default_na=False)`` gives them) to canonical frames: :data:`LAYOUTS` is the declarative part
+(how to recognise each export, column -> field, columns not to trust), from which the engine
+layouts below are built, and :func:`directory_rows` the derivation.
 
 Two export layouts exist:
 
@@ -237,7 +237,8 @@ def _address_key(address) -> str:
 def read_school_directory(paths) -> pd.DataFrame:
     """Convenience for callers outside the engine: read the CSV exports and combine them.
 
-    The engine will do the reading itself; this is the only function here that opens a file.
+    ``clean("nyc", ...)`` reads them through the engine (:data:`SOURCE`); this is the only
+    function here that opens a file.
     """
     frames = []
     for path in paths:
