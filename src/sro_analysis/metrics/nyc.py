@@ -43,7 +43,7 @@ Example:
     ...     "in_ata_denominator": ["yes", "yes", "yes"], "is_student": ["yes"] * 3,
     ...     "reported_as": ["ata"] * 3, "taken_into_custody": ["yes", "no", "no"],
     ...     "outcome_canonical": ["custodial_arrest", "citation_summons", "school_discipline_restorative"],
-    ...     "restrained": ["yes", "no", "no"], "force": ["no", "no", "unknown"], "type_of_force_used": ["no"] * 3})
+    ...     "restrained": ["yes", "no", "no"], "force": ["no", "no", "unknown"], "type_of_force_used": ["no", "no", "unknown"]})
     >>> t = intervention_rates(frame, ["quarter"])
     >>> t.set_index("measure").loc[["ata", "ata_strict", "force"], ["x", "n", "unknown"]].values.tolist()
     [[2, 3, 0], [1, 3, 0], [0, 2, 1]]
