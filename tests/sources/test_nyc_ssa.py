@@ -289,3 +289,24 @@ def test_a_crosswalk_giving_two_buildings_for_one_campus_rejects_both_rows(share
     rows = ds.ledger[ds.ledger["source_file"] == "x.csv"].set_index("source_row")
     assert rows["reason"].fillna("").to_dict() == {1: "conflicting_duplicate_key", 2: "conflicting_duplicate_key",
                                                    3: "", 4: "unmapped_label"}
+
+
+def test_bad_cells_of_a_precinct_file_are_ledger_entries(tmp_path):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "SSA BY PCT 1Q2023"
+    for row in (("Pct", "Intervention", "Restraints", "Gender", "Age", "Race"),
+                (75, "Arrested", "Metal", "M", 15, "Black"), ("N/A", "Mitigated", "No Restraints", "F", 14, "White"),
+                (75, "Detained", "No Restraints", "F", 14, "White"), (75, "Summons", "Rope", "M", 16, "Black"),
+                (75, "Mitigated", "No Restraints", "X", -4, "Black"), (75, "Arrested", "Metal", "M", 15, "Black")):
+        sheet.append(row)
+    workbook.save(tmp_path / "pct.xlsx")
+    ds = clean_files(tmp_path / "run", {"pct.xlsx": tmp_path / "pct.xlsx"}, [SOURCE])
+    ledger = ds.ledger.set_index("source_row")
+    assert ledger[["status", "reason", "column"]].fillna("").values.tolist() == [
+        ["kept", "", ""], ["rejected", "bad_pattern", "precinct"], ["rejected", "unmapped_label", "outcome_canonical"],
+        ["rejected", "unmapped_label", "restraint_type"], ["rejected", "unmapped_label", "sex"], ["kept", "", ""]]
+    cells = pd.DataFrame(ds.tables["nyc_precinct_counts"])
+    assert cells[["quarter", "precinct", "intervention_raw", "n"]].values.tolist() == [["2023Q1", "75", "Arrested", 2]]

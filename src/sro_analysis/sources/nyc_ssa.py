@@ -105,7 +105,7 @@ SCHOOL = Layout(
     "school",
     description="NYPD Student Safety Act report by school campus (one row per intervention)",
     columns=(
-        Col("campus", ("School Campus", "Campus", "School"), need=True, required_value=True),
+        Col("campus", ("School Campus", "Campus"), need=True, required_value=True),
         *_outcome_columns(),
         Col("incident_location_raw", ("Incident Location",)),
         Col("on_campus", cell_of="incident_location_raw", label_map="nypd_ssa_incident_location.csv:on_campus",
@@ -144,7 +144,7 @@ PRECINCT = Layout(
     "precinct",
     description="NYPD Student Safety Act report by precinct (intervention, restraints, gender, age, race)",
     columns=(
-        Col("precinct", ("Pct", "Precinct", "PCT"), need=True, required_value=True, pattern=r"\d{1,3}"),
+        Col("precinct", ("Pct", "Precinct", "PCT"), need=True, required_value=True, pattern=r"\d{1,3}", policy="reject"),
         *_outcome_columns(),
         *_restraint_columns(),
         Col("sex", ("Gender", "Sex"), label_map="nypd_ssa_sex.csv:sex", blank="unknown"),
