@@ -101,3 +101,29 @@ def louisiana_dataset_dir(shared_data, shared_tmp) -> Path:
         clean("louisiana", shared_data / "nibrs-louisiana", progress=False).save(folder / "dataset")
 
     return shared_build(shared_tmp, "louisiana", build) / "dataset"
+
+
+#: NYPD Student Safety Act workbooks and the NYC school directory, as a raw folder of the ``nyc`` family.
+NYC_FOLDERS = {"nyc-ssa": "*/*.xlsx", "nyc-schools": "*.csv"}
+
+
+def nyc_raw_folder(shared_data: Path, folder: Path) -> Path:
+    """A raw folder linking every NYC file (nyc-ssa/ and nyc-schools/) one by one."""
+    for name, pattern in NYC_FOLDERS.items():
+        for path in sorted((shared_data / name).glob(pattern)):
+            target = folder / path.relative_to(shared_data)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(path)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def nyc_dataset_dir(shared_data, shared_tmp) -> Path:
+    """A saved Dataset of every NYC record in ../shared/data (``clean("nyc", ...)``, built once per session)."""
+    from builds import shared_build
+    from sro_analysis.clean import clean
+
+    def build(folder: Path) -> None:
+        clean("nyc", nyc_raw_folder(shared_data, folder / "raw"), progress=False).save(folder / "dataset")
+
+    return shared_build(shared_tmp, "nyc", build) / "dataset"

@@ -18,7 +18,10 @@ Steps, in order:
    school year (the ``school_directory`` table) where per-year directories exist.
 4. **SRO roster** (:mod:`.roster`): the user's roster read into ``sro_assignments`` and
    ``incident_officers.is_assigned_sro`` derived from it.
-5. **Audits** (:mod:`.quality`): ``school_links``, ``officer_links``, ``officer_review``,
+5. **NYC campuses** (:mod:`.campuses`): NYPD Student Safety Act campus strings placed in DOE
+   buildings (``nyc_interventions.building_code``, ``buildings``, audit ``campus_links``; the
+   user's ``nyc_campus_crosswalk`` overrides the linker).
+6. **Audits** (:mod:`.quality`): ``school_links``, ``officer_links``, ``officer_review``,
    ``link_quality``, ``unlinked`` (and ``roster_problems``, ``incident_duplicates``).
 
 Linkage reads tables only (tables in, tables out), never a raw file.
@@ -45,6 +48,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sro_analysis.link.campuses import link_nyc_tables
 from sro_analysis.link.officers import OfficerResolution, apply_officer_mapping, resolve_officers
 from sro_analysis.link.quality import link_quality, unlinked_records
 from sro_analysis.link.roster import mark_assigned_sro, read_sro_roster
@@ -242,6 +246,10 @@ def link_dataset(tables, ledger, ctx, roster=None) -> LinkOutput:
         if name in tables:
             key = list(table(name).primary_key)
             tables[name] = conform(tables[name], name).sort_values(key, kind="stable").reset_index(drop=True)
+
+    # NYC (NYPD Student Safety Act): campus strings -> DOE buildings (link/campuses.py).
+    tables, nyc_audits = link_nyc_tables(tables)
+    audits.update(nyc_audits)
 
     audits["link_quality"] = link_quality(school_links, resolution.links, resolution.review)
     audits["unlinked"] = unlinked_records(school_links, resolution.links, resolution.review)

@@ -795,7 +795,29 @@ def _decide(parsed: dict, index: DirectoryIndex) -> dict:
     return {**out, "score": first.score, "n_candidates": len(buildings), "reason": "low_score"}
 
 
+def borough_name(text: object) -> str | None:
+    """A borough as a person writes it -> canonical borough (None when it names none).
+
+    Example:
+        >>> [borough_name(b) for b in ("Brooklyn", "K", "bs", "staten_island", "Staten Island", "Nassau")]
+        ['brooklyn', 'brooklyn', 'brooklyn', 'staten_island', 'staten_island', None]
+    """
+    upper = re.sub(r"[\s_]+", " ", str(text)).strip().upper()
+    if upper.lower() in BOROUGH_OF_LETTER.values():
+        return upper.lower()
+    if upper.lower().replace(" ", "_") in BOROUGH_OF_LETTER.values():
+        return upper.lower().replace(" ", "_")
+    return BOROUGH_OF_LETTER.get(upper) or BOROUGH_SUFFIXES.get(upper)
+
+
+#: Crosswalk key of a row that names a campus by its name part and a borough.
+def _name_key(name: str, borough: str) -> str:
+    return f"{campus_key(name)}|{borough}"
+
+
 def _crosswalk_lookup(crosswalk: pd.DataFrame | None) -> dict[str, object]:
+    """Crosswalk keys -> building code (NA: no building): the whole campus string, and for rows
+    with a borough also ``name|borough`` (matched against the campus's name part and borough)."""
     if crosswalk is None or crosswalk.empty:
         return {}
     missing = {"campus", "building_code"} - set(crosswalk.columns)
@@ -804,6 +826,12 @@ def _crosswalk_lookup(crosswalk: pd.DataFrame | None) -> dict[str, object]:
     codes = crosswalk["building_code"].astype("string").str.strip()
     codes = codes.mask(codes.str.lower().isin(["", "none"]))  # 'none': the user says no building
     keys = crosswalk["campus"].map(campus_key)
+    if "borough" in crosswalk:
+        boroughs = crosswalk["borough"].map(lambda b: None if pd.isna(b) else borough_name(b))
+        named = boroughs.notna() & (boroughs != "unknown")
+        keys = pd.concat([keys, pd.Series([_name_key(c, b) for c, b in zip(crosswalk["campus"][named], boroughs[named])],
+                                          index=crosswalk.index[named], dtype=object)])
+        codes = pd.concat([codes, codes[named]])
     clash = pd.DataFrame({"key": keys, "code": codes.fillna("none")}).drop_duplicates()
     clash = clash[clash["key"].duplicated(keep=False)]
     if len(clash):
@@ -855,7 +883,9 @@ def link_campuses(campuses: pd.DataFrame, directory: pd.DataFrame,
 
     ``campuses`` needs a ``campus`` column (verbatim strings; duplicates are fine). ``directory``
     is the canonical NYC school directory. ``crosswalk`` (optional) has ``campus`` and
-    ``building_code`` (``none`` = deliberately unlinked) and takes precedence over every rule.
+    ``building_code`` (``none`` = deliberately unlinked), and optionally ``borough``, and takes
+    precedence over every rule: a row matches the whole campus string, or (with a borough) the
+    campus's name part in that borough.
     Rows come out sorted by campus string, so the result does not depend on input order.
     """
     index = DirectoryIndex(directory)
@@ -867,6 +897,8 @@ def link_campuses(campuses: pd.DataFrame, directory: pd.DataFrame,
                "campus_aliases": "; ".join(parsed["aliases"]) or pd.NA, "borough": parsed["borough"] or "unknown",
                "borough_source": parsed["borough_source"] or "none"}
         key = campus_key(campus)
+        if key not in lookup and parsed["borough"]:
+            key = _name_key(parsed["name"], parsed["borough"])
         if key in lookup:
             code = lookup[key]
             row.update(building_code=code, method="crosswalk", score=1.0, ambiguous=False,
@@ -966,3 +998,39 @@ def building_table(directory: pd.DataFrame) -> pd.DataFrame:
     for column in ("lat", "lon"):
         out[column] = pd.to_numeric(out[column]).astype("Float64")
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The link step of the NYC source family
+
+
+def link_nyc_tables(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Campus strings of ``nyc_interventions`` -> DOE buildings: tables in, tables out.
+
+    Uses ``nyc_directory_rows`` (the directory) and ``nyc_campus_crosswalk`` (the user's
+    crosswalk, optional, overriding the linker); fills ``nyc_interventions.building_code``,
+    builds ``buildings`` and returns the ``campus_links`` audit (method, score, ambiguity and
+    candidates of every distinct campus string). Without a directory nothing is linked (every
+    building code stays NA) and the audit says so (reason ``no_match``).
+    """
+    tables = dict(tables)
+    directory = tables.get("nyc_directory_rows")
+    interventions = tables.get("nyc_interventions")
+    audits: dict[str, pd.DataFrame] = {}
+    if directory is not None and len(directory):
+        tables["buildings"] = building_table(directory)
+    if interventions is None or interventions.empty:
+        return tables, audits
+    campuses = pd.DataFrame({"campus": interventions["campus"]})
+    if directory is None or directory.empty:
+        links = pd.DataFrame({"campus": sorted(set(campuses["campus"].dropna()))})
+        links = links.assign(campus_name=links["campus"], borough="unknown", borough_source="none", method="none",
+                             ambiguous=False, n_candidates=0, reason="no_match").reindex(columns=LINK_COLUMNS)
+    else:
+        links = link_campuses(campuses, directory, tables.get("nyc_campus_crosswalk"))
+    building = links.set_index("campus")["building_code"]
+    out = interventions.copy()
+    out["building_code"] = out["campus"].map(building).astype("string")
+    tables["nyc_interventions"] = out
+    audits["campus_links"] = links
+    return tables, audits

@@ -787,7 +787,136 @@ CAMPUS_LINKS = Table(
     ),
 )
 
-TABLES.update({t.name: t for t in (NYC_DIRECTORY_ROWS, BUILDINGS, CAMPUS_LINKS)})
+#: NYPD Student Safety Act vocabularies (schema/maps/nypd_ssa_*.csv value columns, plus unknown).
+NYPD_SSA_REPORTED_AS = ("ata", "child_in_crisis", "non_discretionary_pickup")
+NYPD_ENFORCEMENT_BY = (
+    "school_safety_agent", "patrol", "school_safety_task_force", "detective_bureau", "transit_bureau",
+    "housing_bureau", "school_staff", "non_nypd", "not_applicable", "unknown",
+)
+#: Who acted, in the three groups the measures split on (School Safety Agent, patrol, other).
+NYPD_ENFORCEMENT_GROUP = ("school_safety_agent", "patrol", "other", "not_applicable", "unknown")
+NYPD_RESTRAINT = ("metal", "velcro", "none", "unknown")
+NYPD_SCANNING = ("full_time", "none", "random", "unannounced", "hand_wand", "unknown")
+NY_OFFENSE_LEVEL = ("felony", "misdemeanor", "violation", "none", "unknown")
+#: Age groups of the precinct files (years at the intervention; 22 and over is not a student).
+NYC_AGE_GROUP = ("under_13", "13_14", "15_17", "18_21", "22_and_over", "unknown")
+_quarter = dict(pattern=r"^\d{4}Q[1-4]$")
+
+_NYC_OUTCOME_FIELDS = (
+    _f("intervention_raw", "str", "Intervention Type cell, verbatim (Arrested, Summons, Juvenile Report, Mitigated, "
+       "Child in Crisis, PINS / Warrant)."),
+    _f("outcome_canonical", "enum", "Outcome on the SPEC 3.1 ladder (outcome_map_nypd_ssa.csv).",
+       enum=OUTCOME_CANONICAL, source="SPEC §1.6b"),
+    _yn("taken_into_custody", "Custody the outcome presupposes (Arrested, PINS / Warrant: yes)."),
+    _f("role", "enum", "suspect, or other for a Child in Crisis (not a suspect contact).",
+       enum=("suspect", "victim", "witness", "reporting_party", "other", "unknown")),
+    _f("warrant_or_alert_arrest", "bool", "PINS / Warrant pick-up: non-discretionary, outside the ATA denominator."),
+    _yn("in_ata_denominator", "The intervention type is one of the four discretionary outcomes of E "
+        "(Arrested, Summons, Juvenile Report, Mitigated)."),
+    _f("reported_as", "enum", "Which measure the intervention belongs to: ata, child_in_crisis or "
+       "non_discretionary_pickup.", enum=NYPD_SSA_REPORTED_AS),
+)
+
+NYC_INTERVENTIONS = Table(
+    name="nyc_interventions",
+    description="NYPD Student Safety Act school-file rows: one row per intervention on a school campus "
+                "(a police contact), with the SPEC 1.6b outcome, restraints, force, who acted and the charges. "
+                "The files give a quarter, not a date, and no person: these are instances, not students.",
+    grain="one row per intervention (raw school-file row)",
+    primary_key=("intervention_id",),
+    fields=(
+        _f("intervention_id", "str", "Package-minted id (quarter, the row's cells, and its rank among identical "
+           "rows of the quarter: the files carry no id).", sensitivity="never"),
+        _f("quarter", "str", "Calendar quarter of the report, YYYYQn (from the file name, sheet name or title).",
+           **_quarter),
+        _f("school_year", "str", "School year YYYY-YY of the quarter (Q1, Q2: the year before; Q3, Q4: the year "
+           "that starts).", **_school_year),
+        _f("remote_schooling", "bool", "The quarter falls in NYC's remote-schooling period (2020Q2 to 2021Q2): "
+           "shown and flagged, never pooled silently."),
+        _f("campus", "str", "School Campus cell, verbatim (name + School Safety Division borough)."),
+        _f("building_code", "str", "DOE building the campus was linked to (link step; campus_links says how).",
+           required=False),
+        *_NYC_OUTCOME_FIELDS,
+        _yn("is_student", "Greater Than 21 = No (the report's only student marker); Yes: not a student."),
+        _f("incident_location_raw", "str", "Incident Location cell, verbatim (On-Site / Off-Site).", required=False),
+        _yn("on_campus", "On-Site."),
+        _f("location_type", "enum", "On-Site: school_building (building and grounds are not told apart); "
+           "Off-Site: other.", enum=LOCATION_TYPE),
+        _f("scanning_type", "enum", "Metal-detector scanning at the campus.", enum=NYPD_SCANNING),
+        _yn("scanning_incident", "The intervention came from scanning."),
+        _yn("school_related", "School Related."),
+        _yn("school_hours", "During school hours."),
+        _f("enforcement_by_raw", "str", "Enforcement By cell, verbatim (SSA, PATROL, UTF, DOE, N/A, ...).",
+           required=False),
+        _f("enforcement_by", "enum", "Who acted (nypd_ssa_enforcement_by.csv).", enum=NYPD_ENFORCEMENT_BY),
+        _f("enforcement_group", "enum", "School Safety Agent, patrol, other (every other unit or agency), "
+           "not_applicable (N/A: no enforcement), unknown.", enum=NYPD_ENFORCEMENT_GROUP),
+        _f("restraint_type", "enum", "Restraints: metal (handcuffs), velcro, none.", enum=NYPD_RESTRAINT),
+        _yn("restrained", "Metal or Velcro restraints were used."),
+        _yn("force", "Force (Y/N)."),
+        _f("type_of_force", "str", "Type Of Force cell, verbatim (None, Physical Force).", required=False),
+        _yn("type_of_force_used", "Type Of Force names a force (Physical Force)."),
+        _f("top_charge", "str", "Top Charge (arrests), verbatim.", required=False),
+        _f("summons_charge", "str", "Summons Charge, verbatim.", required=False),
+        _f("classification_raw", "str", "Classification cell (F/M/V), verbatim.", required=False),
+        _f("offense_class", "enum", "Seriousness class (violation -> ordinance; none: no charge).",
+           enum=("felony", "misdemeanor", "ordinance", "status", "none", "unknown")),
+        _f("ny_offense_level", "enum", "New York offense level (felony, misdemeanor, violation).",
+           enum=NY_OFFENSE_LEVEL),
+        _f("source_file", "str", "Raw file of the row."),
+        _f("source_row", "int", "1-based data row in that file.", minimum=1),
+    ),
+)
+
+NYC_PRECINCT_COUNTS = Table(
+    name="nyc_precinct_counts",
+    description="NYPD Student Safety Act precinct-file rows counted by quarter, precinct, intervention type, "
+                "restraints, sex, race and age group (the only NYC source with demographics; the same "
+                "interventions as the school files, projected by precinct).",
+    grain="one row per (quarter, precinct, intervention, restraints, sex, race label, age group)",
+    kind="aggregate",
+    primary_key=("cell_id",),
+    fields=(
+        _f("cell_id", "str", "Package-minted id of the cell.", sensitivity="never"),
+        _f("quarter", "str", "Calendar quarter YYYYQn.", **_quarter),
+        _f("school_year", "str", "School year YYYY-YY of the quarter.", **_school_year),
+        _f("remote_schooling", "bool", "Quarter of remote schooling (2020Q2 to 2021Q2)."),
+        _f("precinct", "str", "NYPD precinct number (Pct)."),
+        *_NYC_OUTCOME_FIELDS,
+        _f("restraint_type", "enum", "Restraints.", enum=NYPD_RESTRAINT),
+        _yn("restrained", "Metal or Velcro restraints were used."),
+        _f("sex", "enum", "Gender cell mapped (nypd_ssa_sex.csv).", enum=SEX, sensitivity="restricted"),
+        _f("race_raw", "str", "Race cell, verbatim (NYPD categories).", sensitivity="restricted"),
+        _f("race_ethnicity", "enum", "Race cell mapped to CRDC categories (nypd_ssa_race.csv).",
+           enum=RACE_ETHNICITY, sensitivity="restricted"),
+        _f("age_group", "enum", "Age group (unknown: Age blank).", enum=NYC_AGE_GROUP, sensitivity="restricted"),
+        _yn("is_student", "Age 21 or under: yes; over 21: no; Age blank: unknown."),
+        _f("n", "int", "Rows of the precinct file in the cell.", minimum=1),
+        _f("source_file", "str", "Raw file of the cell's rows."),
+    ),
+)
+
+NYC_CAMPUS_CROSSWALK = Table(
+    name="nyc_campus_crosswalk",
+    description="A user's hand-made campus crosswalk (campus string [+ borough] -> DOE building code): it "
+                "overrides the campus linker; building code none = deliberately unlinked.",
+    grain="one row per crosswalk row",
+    kind="reference",
+    primary_key=("source_file", "source_row"),
+    fields=(
+        _f("campus", "str", "Campus string as the SSA files write it (with or without the borough suffix)."),
+        _f("borough", "enum", "Borough the row is for (unknown: not given; then the campus string must match "
+           "whole).", enum=BOROUGH),
+        _f("building_code", "str", "DOE building code; NA = the user says no building.", required=False),
+        _f("source_file", "str", "Crosswalk file."),
+        _f("source_row", "int", "1-based data row in that file.", minimum=1),
+    ),
+)
+
+TABLES.update({t.name: t for t in (NYC_DIRECTORY_ROWS, BUILDINGS, CAMPUS_LINKS, NYC_INTERVENTIONS,
+                                   NYC_PRECINCT_COUNTS, NYC_CAMPUS_CROSSWALK)})
+CANONICAL_TABLES = CANONICAL_TABLES + ("nyc_directory_rows", "nyc_campus_crosswalk", "nyc_interventions",
+                                       "nyc_precinct_counts", "buildings")
 # END ADDITION (NYC)
 
 

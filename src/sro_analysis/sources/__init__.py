@@ -18,6 +18,7 @@ import importlib
 FAMILIES: dict[str, tuple[str, ...]] = {
     "chicago": ("cps_schools", "cpd_roster", "chicago_trr", "chicago_crimes", "chicago_juvenile"),
     "synthetic": ("synthetic_release",),
+    "nyc": ("nyc_schools_reading", "nyc_ssa"),
     # FBI NIBRS Crime Data Explorer downloads of any state and year (not one jurisdiction's family).
     "nibrs": ("nibrs",),
     "louisiana": ("nibrs",),  # the fetch catalogue's name for nibrs-louisiana/ (one state's CDE downloads)

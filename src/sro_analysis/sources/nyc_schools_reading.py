@@ -4,9 +4,9 @@ The directory is what NYPD Student Safety Act campuses are linked to (``link/cam
 one row per school site per school year, with the DOE building code (the campus), the DBN,
 names, address, borough, register (enrolment) and coordinates. Everything here is a pure
 function from the raw frame (all cells as text, as ``pd.read_csv(dtype=str,
-keep_default_na=False)`` gives them) to canonical frames, so the batch engine can fold it into a
-declaration later: :data:`LAYOUTS` is the declarative part (how to recognise each export,
-column -> field, columns not to trust), :func:`directory_from_raw` the engine-like part.
+keep_default_na=False)`` gives them) to canonical frames: :data:`LAYOUTS` is the declarative part
+(how to recognise each export, column -> field, columns not to trust), from which the engine
+layouts below are built, and :func:`directory_rows` the derivation.
 
 Two export layouts exist:
 
@@ -25,6 +25,12 @@ Two export layouts exist:
   read. The ``Geocode`` cell is ``"<address>\\n(<lat>, <lon>)"`` where the point is a
   nationwide geocoder's guess (``317 WEST 52ND STREET`` lands in Chicago); only its address line
   is read, coordinates come from ``Latitude``/``Longitude``.
+
+On the cleaning engine this module is the ``nyc_schools`` source (:data:`SOURCE`, family ``nyc``):
+its two layouts are built from :data:`LAYOUTS` (needed columns = the recognising ones; every
+other mapped column may be missing, and is then NA), and its derivation is
+:func:`directory_rows` + :func:`carry_building_codes` over every staged row, each kept once in
+``nyc_directory_rows``. An export with another year's columns in these layouts ingests as is.
 
 Building codes for 2016-17 rows are carried over from the other years by
 :func:`carry_building_codes` (BIN first, then the location code's 2015-16 building; the two
@@ -48,7 +54,10 @@ import re
 
 import pandas as pd
 
-from sro_analysis.schema.registry import SCHOOL_DIRECTORY
+from sro_analysis.clean.declare import Col, Layout, Source
+from sro_analysis.clean.derive import DeriveContext, Derived, concat_fates, kept
+from sro_analysis.ids import mint_ids
+from sro_analysis.schema.registry import NYC_DIRECTORY_ROWS
 
 #: Borough letter of DOE codes (location code, building code, DBN) -> canonical borough.
 BOROUGH_LETTERS = {
@@ -57,7 +66,7 @@ BOROUGH_LETTERS = {
     "O": "outside_city",
 }
 #: Columns of the canonical directory frame, in order (registry table ``nyc_directory_rows``).
-DIRECTORY_COLUMNS = SCHOOL_DIRECTORY.columns
+DIRECTORY_COLUMNS = NYC_DIRECTORY_ROWS.columns
 
 #: The two export layouts: the columns that recognise each, raw column -> canonical field, and
 #: the raw columns deliberately left unread (with the reason a reader of the code needs).
@@ -140,25 +149,35 @@ def directory_from_raw(raw: pd.DataFrame, source_file: str) -> pd.DataFrame:
     """Canonical directory rows of one raw export (every raw row becomes exactly one row).
 
     ``source_row`` is the 1-based data row of the file, so each output row points back to its
-    raw row; nothing is dropped (a building-total row is kept and flagged).
+    raw row; nothing is dropped (a building-total row is kept and flagged). A column of the
+    layout the export lacks is NA (unknown), never an error.
     """
     raw = raw.rename(columns=lambda c: str(c).strip())
     layout = detect_layout(raw.columns)
-    spec = LAYOUTS[layout]
-    out = pd.DataFrame(index=raw.index)
-    for column, field in spec["columns"].items():
-        out[field] = _text(raw[column]) if column in raw else pd.Series(pd.NA, index=raw.index, dtype="string")
+    fields = pd.DataFrame({field: raw[column].astype("string") for column, field in LAYOUTS[layout]["columns"].items()
+                           if column in raw}, index=raw.index)
+    fields["source_file"] = source_file
+    fields["source_row"] = range(1, len(raw) + 1)
+    return directory_rows(fields, layout)
+
+
+def directory_rows(fields: pd.DataFrame, layout: str) -> pd.DataFrame:
+    """Canonical directory rows from cells already named by field (``LAYOUTS[layout]["columns"]``).
+
+    What the engine's staging gives the ``nyc_schools`` source, and what :func:`directory_from_raw`
+    builds from a raw frame; ``source_file`` and ``source_row`` pass through. A field the export
+    lacks is NA.
+    """
+    out = pd.DataFrame(index=fields.index)
     for field in DIRECTORY_COLUMNS:
-        if field not in out:
-            out[field] = pd.Series(pd.NA, index=raw.index, dtype="string")
-    out["school_year"] = school_year(raw["School Year"].astype("string"))
+        out[field] = _text(fields[field]) if field in fields else pd.Series(pd.NA, index=fields.index, dtype="string")
+    out["school_year"] = school_year(fields["school_year"].astype("string"))
     if layout == "school_safety_2016_17":
         # "<address>\n(<lat>, <lon>)": the address line only (the point is a bad geocode).
-        out["address"] = _text(raw["Geocode"].astype("string").str.split("\n").str[0])
+        out["address"] = _text(fields["address"].astype("string").str.split("\n").str[0])
     out["address"] = out["address"].str.upper()
     out["borough"] = out["borough"].map(BOROUGH_LETTERS).fillna("unknown").astype("string")
-    out["register"] = register_count(out["register"].fillna("")) if layout != "school_safety_2016_17" \
-        else pd.Series(pd.NA, index=raw.index, dtype="Int64")
+    out["register"] = register_count(out["register"].fillna(""))
     for field in ("lat", "lon"):
         out[field] = pd.to_numeric(out[field], errors="raise").astype("Float64")
     name = out["location_name"].fillna("")
@@ -166,8 +185,8 @@ def directory_from_raw(raw: pd.DataFrame, source_file: str) -> pd.DataFrame:
         else name.str.upper().str.contains(_BUILDING_TOTAL, regex=True)
     out["building_code_source"] = out["building_code"].notna().map({True: "source", False: pd.NA}).astype("string")
     out["layout"] = layout
-    out["source_file"] = source_file
-    out["source_row"] = pd.Series(range(1, len(raw) + 1), index=raw.index, dtype="int64")
+    out["source_file"] = fields["source_file"].astype("string")
+    out["source_row"] = fields["source_row"].astype("int64")
     return out[DIRECTORY_COLUMNS].reset_index(drop=True)
 
 
@@ -218,10 +237,56 @@ def _address_key(address) -> str:
 def read_school_directory(paths) -> pd.DataFrame:
     """Convenience for callers outside the engine: read the CSV exports and combine them.
 
-    The engine will do the reading itself; this is the only function here that opens a file.
+    ``clean("nyc", ...)`` reads them through the engine (:data:`SOURCE`); this is the only
+    function here that opens a file.
     """
     frames = []
     for path in paths:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
         frames.append(directory_from_raw(raw, re.sub(r".*/", "", str(path))))
     return carry_building_codes(pd.concat(frames, ignore_index=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# The engine declaration (source ``nyc_schools``)
+
+#: Fields the engine types and range-checks itself (the rest stay text for the verbs above).
+_CHECKED = {"lat": "nyc_directory_rows.lat", "lon": "nyc_directory_rows.lon"}
+
+
+def _engine_layout(name: str) -> Layout:
+    spec = LAYOUTS[name]
+    columns = []
+    for raw, field in spec["columns"].items():
+        extra = {"field": _CHECKED[field]} if field in _CHECKED else {}
+        if field == "school_year":
+            # '2016 - 17' and '2013-14'; anything else rejects the row (unreadable_value), never a crash.
+            extra = {"required_value": True, "pattern": r"\d{4}\s*-\s*\d{2}", "policy": "reject"}
+        columns.append(Col(field, (raw,), need=raw in spec["recognise"] or field == "school_year", **extra))
+    return Layout(name, tuple(columns), description=f"NYC DOE School Safety Report export ({name})",
+                  min_columns=len(spec["recognise"]))
+
+
+ENGINE_LAYOUTS = tuple(_engine_layout(name) for name in LAYOUTS)
+
+
+def derive(ctx: DeriveContext) -> Derived:
+    """Every staged directory row kept once in ``nyc_directory_rows`` (building codes carried over)."""
+    frames, fates = [], []
+    for layout in ENGINE_LAYOUTS:
+        rows = ctx.frame(layout.name)
+        if rows.empty:
+            continue
+        rows["record_id"] = mint_ids("nycdir", rows["source_file"], rows["source_row"].astype(str))
+        fates.append(kept(rows, "nyc_directory_rows", "record_id"))
+        frames.append(directory_rows(rows, layout.name))
+    if not frames:
+        return Derived()
+    directory = carry_building_codes(pd.concat(frames, ignore_index=True))
+    return Derived(tables={"nyc_directory_rows": directory}, fates=[concat_fates(fates)], notes=[
+        "nyc_schools: 2016-17 Register, Building Name and Schools in Building are not read (not row-aligned in "
+        "that export); its building codes are carried from other years by BIN or location code."])
+
+
+SOURCE = Source("nyc_schools", "NYC DOE School Safety Report exports (the school directory campuses link to)",
+                ENGINE_LAYOUTS, derive, family="nyc")
