@@ -21,8 +21,8 @@ Example:
     >>> import pandas as pd
     >>> values, unmapped = map_labels(pd.Series(["School, Public, Building", "", "CAFÉ"]),
     ...                               "cpd_trr_location.csv", "location_type")
-    >>> values.tolist(), unmapped.tolist()
-    (['school_building', <NA>, <NA>], [False, False, True])
+    >>> values.tolist(), unmapped.tolist()  # the map's last row, match=.*, sends any other place to "other"
+    (['school_building', <NA>, 'other'], [False, False, False])
 """
 
 from __future__ import annotations
