@@ -21,7 +21,7 @@ Example:
     >>> import pandas as pd
     >>> values, unmapped = map_labels(pd.Series(["School, Public, Building", "", "CAFÉ"]),
     ...                               "cpd_trr_location.csv", "location_type")
-    >>> values.tolist(), unmapped.tolist()  # the map's last row, match=.*, sends any other place to "other"
+    >>> values.tolist(), unmapped.tolist()  # its last row, a pattern, sends a place that names no school to "other"
     (['school_building', <NA>, 'other'], [False, False, False])
 """
 
