@@ -144,11 +144,11 @@ def chicago_force_reports(shared_data, tmp_path_factory) -> dict[str, pd.DataFra
 
 def test_chicago_school_trrs_split_de_escalation(chicago_force_reports):
     fr = chicago_force_reports["force_reports"]
-    # Only the 2017+ form (release p660692) has a tactic box. The adapter writes NA for "no tactic
-    # listed" on every form; mark that release's reports as recorded, which is the convention
-    # ("" = recorded, none; NA = not collected) the measure reads.
+    # Only the 2017+ form (release p660692) has a tactic box: its complete reports say "" (recorded,
+    # none) where no tactic is ticked, every other form NA (not collected); the measure reads that.
     box = fr["source_file"].str.contains("p660692").fillna(False).astype(bool)
-    fr = fr.assign(deescalation_tactics=fr["deescalation_tactics"].where(~box | fr["deescalation_tactics"].notna(), ""))
+    complete = fr["actions_complete"].eq("yes")
+    assert fr.loc[box & complete, "deescalation_tactics"].notna().all()
     tables = dict(chicago_force_reports, force_reports=fr)
     classes = classify_force_reports(fr)
     # The ceiling the issue found: member presence / verbal commands make almost every report

@@ -548,15 +548,21 @@ LEFT JOIN trr_action_meaning m ON m.person IS NOT DISTINCT FROM p.person AND m.a
 LEFT JOIN trr_resistance r ON r.resistance_type = p.resistance_type
 WHERE p.is_source"""
 
-_SUMMARY_SQL = """WITH lines AS (
+_SUMMARY_SQL = """WITH collecting AS (
+    -- A file whose form records force mitigation has at least one such line; in one that has none
+    -- (the 2017-2020 whole-city release) "no mitigation" is not collected: unknown, never "no".
+    SELECT source_file, bool_or(coalesce(force_mitigation = 'yes', FALSE)) AS collects,
+        source_file IN (SELECT source_file FROM trr_boxed) AS boxed FROM trr_lines GROUP BY 1),
+lines AS (
     SELECT canon_key, force_option, deescalation_tactic, force_mitigation, resistance, member_line,
-        bad_action OR bad_resistance AS bad FROM trr_lines
+        bad_action OR bad_resistance AS bad, c.collects, c.boxed FROM trr_lines JOIN collecting c USING (source_file)
     UNION ALL
-    SELECT canon_key, force_option, NULL, 'no', NULL, FALSE, force_option IS NULL AND weapon_type IS NOT NULL
-    FROM {discharges} WHERE is_source)
+    SELECT canon_key, force_option, NULL, 'no', NULL, FALSE, force_option IS NULL AND weapon_type IS NOT NULL, FALSE,
+        FALSE FROM {discharges} WHERE is_source)
 SELECT l.canon_key, {options} AS force_options, {tactics} AS deescalation_tactics,
     coalesce(bool_or(force_mitigation = 'yes') FILTER (WHERE NOT bad), FALSE) AS mitigation,
     coalesce(bool_or(member_line) FILTER (WHERE NOT bad), FALSE) AS member_lines, bool_or(bad) AS incomplete,
+    coalesce(bool_or(collects), FALSE) AS mitigation_collected, coalesce(bool_or(boxed), FALSE) AS tactic_box,
     max(o.rank) FILTER (WHERE NOT bad) AS resistance_rank
 FROM lines l LEFT JOIN trr_resistance_order o ON o.resistance = l.resistance
 GROUP BY l.canon_key ORDER BY l.canon_key"""
@@ -566,10 +572,12 @@ def force_summary(con, discharges: str) -> pd.DataFrame:
     """One force summary per TRR from its read lines (table ``trr_lines``) and discharged weapons.
 
     * ``force_options`` / ``deescalation_tactics``: the sorted union over member actions and
-      discharged weapons.
+      discharged weapons; tactics are ``""`` (recorded, none) on a complete report of a form with a
+      tactic box, NA (not collected) elsewhere.
     * ``deescalation_documented``: yes when a member action is a force-mitigation effort as the
       2017+ form classifies them (member presence and verbal direction included: CPD files them
-      under "Force Mitigation"), else no; unknown when the report is incomplete.
+      under "Force Mitigation"), else no; unknown when the report is incomplete or its file's form
+      records no force mitigation at all (no line of the file is one: not collected, not "none").
     * ``subject_resistance``: the most severe on the report (``resistance_type`` where the release
       has it, else the subject-action labels); unknown when none or the report is incomplete.
     * ``actions_complete``: no when a line was rejected (unmapped) or no member action is recorded.
@@ -583,7 +591,10 @@ def force_summary(con, discharges: str) -> pd.DataFrame:
     names = {i: v for v, i in _RESISTANCE_ORDER.items()}
     complete = out["member_lines"] & ~out["incomplete"]
     out["actions_complete"] = np.where(complete, "yes", "no")
-    out["deescalation_documented"] = np.where(~complete, "unknown", np.where(out["mitigation"], "yes", "no"))
+    known = complete & (out["mitigation"] | out["mitigation_collected"])
+    # A form with a tactic box and none ticked recorded "no tactic" (""); NA means not collected.
+    out["deescalation_tactics"] = out["deescalation_tactics"].where(~(out["tactic_box"] & complete & out["deescalation_tactics"].isna()), "")
+    out["deescalation_documented"] = np.where(~known, "unknown", np.where(out["mitigation"], "yes", "no"))
     out["subject_resistance"] = out["resistance_rank"].map(names).where(~out["incomplete"]).fillna("unknown")
     return out[["force_options", "deescalation_tactics", "deescalation_documented", "subject_resistance",
                 "actions_complete"]]
