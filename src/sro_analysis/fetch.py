@@ -92,9 +92,9 @@ __all__ = [
 CATALOG_COLUMNS = ("family", "relpath", "url", "url_confirmed", "derived", "sha256", "bytes", "licence", "notes")
 
 #: The packaged catalogue's families and what each holds (``sro-analysis fetch --help`` shows this).
-#: The whole-city TRR tables are a family of their own: ``clean --source chicago`` reads every
-#: visible file of its folder, and with a whole-city table beside the school subset of the same
-#: release it stops (the ledger cannot account for the subset's rows), so they need another folder.
+#: The whole-city TRR tables are a family of their own because they are large (a download of
+#: their own); ``clean --source chicago`` reads them beside the school subsets, whose rows it
+#: merges into the whole-city records of the same release (``same_trr_in_larger_file``).
 FAMILIES = {
     "chicago": (
         "Chicago Police use-of-force reports (TRR) at school locations, 4 FOIA releases, the CPD "
@@ -514,8 +514,8 @@ def network_path(entry: CatalogEntry, entries: Sequence[CatalogEntry]) -> str:
 
     The original of a derived row is stored at the ``relpath`` of the catalogue row that is
     that original when there is one, otherwise in ``.originals/`` beside the subset: a hidden
-    folder, which ``sro-analysis clean`` skips, because a whole-city TRR table beside its
-    school subset would be a second copy of the same release.
+    folder, which ``sro-analysis clean`` skips: an original is the file the subset was derived
+    from, not a record of its own.
 
     Example:
         >>> sub = CatalogEntry("trr/x__school.csv", "https://h/o/r/c/p/X.csv.gz", True, "subset", "0" * 64, 1)
