@@ -39,6 +39,7 @@ import shutil
 import sys
 import tempfile
 import types
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,7 @@ class CleanRun:
     inventory: Inventory
     parts: list[StagedPart]
     derived: dict[str, Derived]
-    ledger: pd.DataFrame
+    ledger: pd.DataFrame | Path
     tables: dict[str, pd.DataFrame]
 
 
@@ -97,8 +98,13 @@ class _Clock:
 
 
 def run_sources(raw_dir: Path, sources: list[Source], *, work: Path, parameters: dict, salt: str | None,
-                allow_unused: bool, scheduler, memory_limit: str, progress, timings: dict | None = None) -> CleanRun:
-    """Steps 1-4 of :func:`clean`: discover, stage, derive, account."""
+                allow_unused: bool, scheduler, memory_limit: str, progress, timings: dict | None = None,
+                ledger_to: Path | None = None) -> CleanRun:
+    """Steps 1-4 of :func:`clean`: discover, stage, derive, account.
+
+    With ``ledger_to`` the ledger is written to that Parquet file (never whole in memory) and
+    ``CleanRun.ledger`` is the path; otherwise it is a frame.
+    """
     from sro_analysis.progress import progress_bar
 
     clock = _Clock(timings)
@@ -126,7 +132,7 @@ def run_sources(raw_dir: Path, sources: list[Source], *, work: Path, parameters:
             derived[source.name] = source.derive(ctx)
         clock.lap("derive")
         extra = unused_file_rows(inventory) if allow_unused else None
-        ledger = assemble_ledger(con, parts, derived, extra)
+        ledger = assemble_ledger(con, parts, derived, extra, out=ledger_to)
         tables = _canonical_tables(con, derived)
         clock.lap("account")
     finally:
@@ -205,7 +211,8 @@ def clean(
         allow_unused: go on when a data file is read by no layout (its rows are rejected
             ``file_not_used``) instead of stopping.
         scheduler: a Dask scheduler address (``tcp://host:8786``) or Client: stage files as tasks.
-        work_dir: folder for the Parquet parts and DuckDB spill (default: a temporary folder).
+        work_dir: folder for the Parquet parts and DuckDB spill (default: a temporary folder, removed
+            after the run); with it given, the Dataset's ledger file is `work_dir/dataset/ledger.parquet`.
         memory_limit: DuckDB memory limit of the derivation step.
         timings: a dict to receive wall-clock seconds per step (discover, stage, derive, account,
             link, validate): what ``sro-analysis bench`` reports.
@@ -220,17 +227,29 @@ def clean(
     sources = sources if sources is not None else sources_for(source)
     own_work = work_dir is None
     work = Path(tempfile.mkdtemp(prefix="sro-clean-")) if own_work else Path(work_dir)
+    # The Dataset's own files (its ledger): kept after the work folder goes, removed with the Dataset.
+    store = Path(tempfile.mkdtemp(prefix="sro-dataset-")) if own_work else work / "dataset"
+    store.mkdir(parents=True, exist_ok=True)
     try:
-        run = run_sources(raw_dir, sources, work=work, parameters=parameters,
-                          salt=os.environ.get("SRO_ANALYSIS_SALT"), allow_unused=allow_unused,
-                          scheduler=scheduler, memory_limit=memory_limit, progress=progress, timings=timings)
-    finally:
+        try:
+            run = run_sources(raw_dir, sources, work=work, parameters=parameters,
+                              salt=os.environ.get("SRO_ANALYSIS_SALT"), allow_unused=allow_unused,
+                              scheduler=scheduler, memory_limit=memory_limit, progress=progress, timings=timings,
+                              ledger_to=store / "ledger.parquet")
+        finally:
+            if own_work:
+                shutil.rmtree(work, ignore_errors=True)
+        provenance = _provenance(source, raw_dir, run, parameters, roster)
+        audits = {name: frame for d in run.derived.values() for name, frame in d.audits.items()}
+        ds = finish_dataset(run.tables, run.ledger, provenance, audits, parameters=parameters, roster=roster,
+                            timings=timings)
+    except BaseException:
         if own_work:
-            shutil.rmtree(work, ignore_errors=True)
-    provenance = _provenance(source, raw_dir, run, parameters, roster)
-    audits = {name: frame for d in run.derived.values() for name, frame in d.audits.items()}
-    return finish_dataset(run.tables, run.ledger, provenance, audits, parameters=parameters, roster=roster,
-                          timings=timings)
+            shutil.rmtree(store, ignore_errors=True)
+        raise
+    if own_work:
+        weakref.finalize(ds, shutil.rmtree, store, True)
+    return ds
 
 
 class _CallableModule(types.ModuleType):
