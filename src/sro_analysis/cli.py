@@ -83,7 +83,6 @@ def clean(source, raw_dir, out_dir, mapping, roster, allow_unused, scheduler, wo
     from rich.console import Console
 
     from sro_analysis import clean as cleaning
-    from sro_analysis.ledger import summarise
 
     # Off a terminal (CI logs, pipes) rich would squeeze tables to 80 columns: give them room.
     console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -101,7 +100,7 @@ def clean(source, raw_dir, out_dir, mapping, roster, allow_unused, scheduler, wo
         ds.save(out_dir)
     except (ValueError, KeyError, OSError) as exc:
         _fail(exc)
-    _print_clean_summary(console, ds, summarise(ds.ledger), out_dir)
+    _print_clean_summary(console, ds, ds.ledger_summary(), out_dir)
 
 
 def _chosen_sources(source: str, mapping) -> list | None:

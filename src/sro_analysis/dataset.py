@@ -29,7 +29,7 @@ import pyarrow.parquet as parquet
 
 from sro_analysis import __version__
 from sro_analysis.atomic import atomic_directory, write_text_atomic
-from sro_analysis.ledger import summarise, unmapped_labels
+from sro_analysis.ledger import summarise, summarise_file, unmapped_labels
 from sro_analysis.schema.models import conform, empty_frame, validate
 from sro_analysis.schema.registry import CANONICAL_TABLES, table
 
@@ -212,7 +212,8 @@ class Dataset:
 
     def ledger_summary(self) -> pd.DataFrame:
         """Per raw file: rows, kept, merged, rejected (with reasons)."""
-        return summarise(self.ledger)
+        path = self.ledger_path()
+        return summarise_file(path) if path is not None and self._ledger_frame is None else summarise(self.ledger)
 
     def unmapped_labels(self) -> pd.DataFrame:
         """Labels no mapping knew: file, column, value, rows."""
