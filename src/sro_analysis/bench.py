@@ -1,418 +1,339 @@
-"""Speed and memory benchmarks: clean, link and metrics against floors measured in the same run.
+"""Speed and memory of :func:`sro_analysis.clean.clean`, per step, against floors measured in the same run.
 
-``sro-analysis bench`` (and ``make bench``, ``benchmarks/run.py``) generates the synthetic
-release at each requested size (raw data rows, all files together), then runs every stage in
-a **fresh Python process** so that each stage's peak resident memory (``VmHWM``) is its own:
+``sro-analysis bench`` (``make bench``, ``benchmarks/run.py``) writes the synthetic release
+(:func:`sro_analysis.synthetic.write_release`) at each requested size (raw data rows, all files
+together) and, for each scheduler, runs **one clean in a fresh Python process**, so the peak
+memory is that run's own. The steps are the ones ``clean(timings=...)`` reports:
 
-=============  ===========================================================================
-stage          what is timed (imports and hand-over files between stages are not)
-=============  ===========================================================================
-generate       :func:`sro_analysis.synthetic.write_release` (set-up, not a target)
-parse_floor    ``pyarrow.csv.read_csv`` of every raw CSV: the I/O floor of ``clean``
-clean          discovery + source adapters + merge of fragments (``clean.clean`` before linking)
-link           :func:`sro_analysis.link.link_dataset`
-finish         ledger frame + ``Dataset.validate()`` + ``Dataset.save()``
-metrics        :func:`~sro_analysis.metrics.rates.contacts` + ``rates`` by school and by officer
-groupby_floor  ``contacts.groupby(school)[ata].agg([sum, count])``: the floor of ``rates``
-stream_clean   :func:`sro_analysis.stream.clean_streaming` (bounded-memory path, tables + ledger)
-rates_scale    ``rates(contacts, by="school")`` on contacts tiled to 10^7 rows, and its floor
-demo           ``sro-analysis clean`` + ``report`` + ``publish`` on the default synthetic release
-=============  ===========================================================================
+==========  =====================================================================================
+step        what it does
+==========  =====================================================================================
+discover    which layout reads which file
+stage       read, set aside non-records, check; Parquet parts (in-process or Dask tasks)
+derive      each source's canonical tables on the run's DuckDB
+account     the ledger, checked exactly-once
+link        incidents across sources, officers, schools, SRO roster
+validate    every table against the registry and the cross-table rules
+clean       the sum of the six (the whole call)
+rates       ``metrics.rates.contacts`` + ``rates(by="school")`` on the Dataset (the ``rates``
+            floor is a DuckDB ``GROUP BY school_id_occurrence`` over the same contacts)
+==========  =====================================================================================
 
-``ratio`` is a stage's time over its floor's time on the same file in the same run (``clean``
-and ``stream_clean`` over ``parse_floor``, ``metrics`` and ``rates_scale`` over their groupby
-floor). Results go to a table (returned as text) and a CSV (``benchmarks/results.csv``).
+Floors, measured in the same run on the same files (each in its own fresh process):
 
-Sizes above :data:`IN_MEMORY_LIMIT` raw rows run only the floor and the streaming clean: the
-in-memory path would need tens of GB there (see ``benchmarks/README.md``).
+* ``duckdb_floor``: DuckDB ``read_csv`` (all text) of every raw file and a ``GROUP BY`` of its
+  first column (the record number), i.e. reading plus one keyed pass: ``ratio_to_floor``;
+* ``parse_floor``: ``pyarrow.csv.read_csv`` of every raw file (all text), the issue's target
+  floor: ``ratio_to_parse``.
 
-Example (prints the table; takes seconds, so not run as a doctest)::
+Throughput is raw rows per second of each step. Peak memory is the largest resident set of the
+process tree (the run's process plus, on Dask, its LocalCluster workers), sampled every 50 ms,
+and at least the process's own ``ru_maxrss``. :func:`targets` states, per target of issue 16,
+whether it is met and by how much it is missed.
 
-    import pathlib, tempfile
-    text = run(sizes=[3000], out_csv=pathlib.Path(tempfile.mkdtemp()) / "r.csv", stages=("parse_floor",))
+Example (prints the table; takes seconds, so not a doctest)::
+
+    print(run(sizes=[2000], schedulers=("in-process",), out_csv=None))
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-#: Default sizes (raw data rows): 10^4, 10^5, 10^6. 10^7 is optional (minutes; see README).
-DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
-#: Above this many raw rows only parse_floor and stream_clean run.
-IN_MEMORY_LIMIT = 2_000_000
-#: Contacts rows of the rates_scale stage (the SPEC target is stated at 10^7 contacts).
-RATES_SCALE_ROWS = 10_000_000
+#: Default sizes (raw data rows). 10^7 runs only when asked (minutes, ~7 GB to generate).
+DEFAULT_SIZES = (100_000, 1_000_000)
+SCHEDULERS = ("in-process", "dask")
+#: Workers of the benchmark's Dask LocalCluster (one thread each).
+DASK_WORKERS = 2
 SEED = 20181
-ALL_STAGES = ("generate", "parse_floor", "clean", "link", "finish", "metrics", "groupby_floor",
-              "stream_clean", "rates_scale", "demo")
-#: Stage -> the floor it is compared with.
-FLOORS = {"clean": "parse_floor", "stream_clean": "parse_floor", "metrics": "groupby_floor"}
-COLUMNS = ("size", "stage", "rows", "seconds", "rows_per_second", "peak_rss_mb", "floor", "floor_seconds",
-           "ratio_to_floor", "note")
+STEPS = ("discover", "stage", "derive", "account", "link", "validate")
+COLUMNS = ("size", "raw_rows", "scheduler", "stage", "seconds", "rows_per_second", "floor_seconds",
+           "ratio_to_floor", "parse_seconds", "ratio_to_parse", "peak_rss_mb")
 
 
-# -- measuring inside a stage process -----------------------------------------------------------------
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MB (``VmHWM``, else ``ru_maxrss``)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:  # pragma: no cover - not Linux
-        pass
-    import resource
+# -- measuring inside a fresh process -----------------------------------------------------------
+class PeakMemory:
+    """Largest resident set of this process and its children, sampled on a thread (MB).
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    Example:
+        >>> with PeakMemory() as peak:
+        ...     block = bytearray(50 * 2**20)
+        >>> peak.mb > 50
+        True
+    """
+
+    def __init__(self, every: float = 0.05) -> None:
+        self.every, self.mb, self._stop = every, 0.0, threading.Event()
+
+    def _sample(self) -> float:
+        import psutil
+
+        me = psutil.Process()
+        total = me.memory_info().rss
+        for child in me.children(recursive=True):
+            try:
+                total += child.memory_info().rss
+            except psutil.Error:  # a worker that just ended
+                pass
+        return total / 2**20
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.mb = max(self.mb, self._sample())
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> "PeakMemory":
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        import resource
+
+        self.mb = max(self.mb, self._sample(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def _raw_csvs(raw_dir: Path) -> list[Path]:
-    return sorted(p for p in raw_dir.glob("*.csv"))
+def raw_files(raw_dir: Path) -> list[Path]:
+    """The release's data files (CSV), in name order."""
+    return sorted(Path(raw_dir).glob("*.csv"))
 
 
-def _raw_rows(raw_dir: Path) -> int:
-    info = json.loads((raw_dir / "bench_info.json").read_text())
-    return int(info["total_rows"])
+def duckdb_floor(raw_dir: Path) -> float:
+    """Seconds for DuckDB to read every raw file as text and group it by its first column."""
+    import duckdb
+
+    with tempfile.TemporaryDirectory(prefix="sro-bench-") as spill:
+        con = duckdb.connect(config={"memory_limit": "2GB", "temp_directory": spill})
+        start = time.perf_counter()
+        for path in raw_files(raw_dir):
+            first = con.execute("SELECT * FROM read_csv(?, all_varchar = true, header = true) LIMIT 0",
+                                [str(path)]).description[0][0]
+            con.execute(f'SELECT count(*) FROM (SELECT "{first}", count(*) FROM read_csv(?, all_varchar = true, '
+                        f'header = true) GROUP BY 1)', [str(path)]).fetchall()
+        seconds = time.perf_counter() - start
+        con.close()
+    return seconds
 
 
-def _stage_generate(raw_dir: Path, work: Path, size: int) -> dict:
-    from sro_analysis import synthetic
+def parse_floor(raw_dir: Path) -> float:
+    """Seconds for pyarrow to parse every raw file, every column as text."""
+    import pyarrow
+    import pyarrow.csv as pcsv
 
-    fixed = synthetic.rows_for(0)
-    n_incidents = max(1, round((size - fixed) / synthetic.ROWS_PER_INCIDENT))
     start = time.perf_counter()
-    info = synthetic.write_release(raw_dir, n_incidents=n_incidents, seed=SEED)
-    seconds = time.perf_counter() - start
-    (raw_dir / "bench_info.json").write_text(json.dumps({"total_rows": info.total_rows, "n_incidents": n_incidents}))
-    # truth.json is large and not a data file; the benchmark has no use for it.
-    info.truth_path.unlink(missing_ok=True)
-    return {"rows": info.total_rows, "seconds": seconds, "note": f"{n_incidents:,} incidents"}
-
-
-def _stage_parse_floor(raw_dir: Path, work: Path, size: int) -> dict:
-    import pyarrow.csv as arrow_csv
-
-    start = time.perf_counter()
-    rows = sum(arrow_csv.read_csv(p).num_rows for p in _raw_csvs(raw_dir))
-    return {"rows": rows, "seconds": time.perf_counter() - start,
-            "note": f"{sum(p.stat().st_size for p in _raw_csvs(raw_dir)) / 1e6:.0f} MB of CSV"}
-
-
-def _stage_clean(raw_dir: Path, work: Path, size: int) -> dict:
-    import pickle
-
-    if os.environ.get("SRO_BENCH_PYTHON_READER"):
-        # "Before" figures: the csv-module reader only (what read_raw_csv was before the Arrow path).
-        from sro_analysis.sources import base
-
-        base._read_with_arrow = lambda *args, **kwargs: None
-
-    from sro_analysis.pipeline import _merge_fragments, discover
-    from sro_analysis.ledger import Ledger
-    from sro_analysis.sources import CleanContext, adapters_for
-
-    start = time.perf_counter()
-    adapters = adapters_for("synthetic")
-    ctx = CleanContext(raw_dir=raw_dir, parameters={"seed": SEED})
-    found = discover(raw_dir, adapters)
-    ledger, parts = Ledger(), {}
-    for adapter in adapters:
-        if found.claimed.get(adapter.name):
-            out = adapter.load(found.claimed[adapter.name], ctx)
-            ledger.extend(out.ledger)
-            for name, frame in out.tables.items():
-                parts.setdefault(name, []).append(frame)
-    tables = _merge_fragments(parts)
-    seconds = time.perf_counter() - start
-    with open(work / "clean.pkl", "wb") as fh:
-        pickle.dump((tables, ledger), fh, protocol=pickle.HIGHEST_PROTOCOL)
-    return {"rows": _raw_rows(raw_dir), "seconds": seconds}
-
-
-def _stage_link(raw_dir: Path, work: Path, size: int) -> dict:
-    import pickle
-
-    from sro_analysis.link import link_dataset
-    from sro_analysis.sources import CleanContext
-
-    with open(work / "clean.pkl", "rb") as fh:
-        tables, ledger = pickle.load(fh)
-    ctx = CleanContext(raw_dir=raw_dir, parameters={"seed": SEED})
-    rows = sum(len(f) for f in tables.values())
-    start = time.perf_counter()
-    linked = link_dataset(tables, ledger, ctx)
-    seconds = time.perf_counter() - start
-    with open(work / "link.pkl", "wb") as fh:
-        pickle.dump((linked.tables, linked.audits, ledger), fh, protocol=pickle.HIGHEST_PROTOCOL)
-    return {"rows": rows, "seconds": seconds, "note": "rows = canonical table rows"}
-
-
-def _stage_finish(raw_dir: Path, work: Path, size: int) -> dict:
-    import pickle
-
-    from sro_analysis.dataset import Dataset
-
-    with open(work / "link.pkl", "rb") as fh:
-        tables, audits, ledger = pickle.load(fh)
-    start = time.perf_counter()
-    ds = Dataset(tables, ledger.to_frame(), {"source": "synthetic", "bench": True}, dict(audits))
-    ds.validate()
-    ds.save(work / "dataset")
-    return {"rows": len(ds.ledger), "seconds": time.perf_counter() - start, "note": "ledger + validate + save"}
-
-
-def _stage_metrics(raw_dir: Path, work: Path, size: int) -> dict:
-    from sro_analysis.dataset import Dataset
-    from sro_analysis.metrics.rates import contacts, rates
-
-    ds = Dataset.load(work / "dataset")
-    start = time.perf_counter()
-    frame = contacts(ds.tables)
-    built = time.perf_counter() - start
-    by_school = rates(frame, measure="ata", by="school")
-    by_officer = rates(frame, measure="ata", by="officer")
-    seconds = time.perf_counter() - start
-    frame.to_parquet(work / "contacts.parquet")
-    return {"rows": len(frame), "seconds": seconds,
-            "note": f"contacts {built:.2f}s + rates by school ({len(by_school)}) and officer ({len(by_officer)}) "
-                    f"{seconds - built:.2f}s"}
-
-
-def _groupby_floor(frame) -> float:
-    start = time.perf_counter()
-    frame.groupby("school_id_occurrence", dropna=False)["ata"].agg(["sum", "count"])
+    for path in raw_files(raw_dir):
+        with open(path, "rb") as fh:
+            names = fh.readline().decode("utf-8-sig").strip().split(",")
+        pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(column_types={n: pyarrow.string() for n in names}))
     return time.perf_counter() - start
 
 
-def _stage_groupby_floor(raw_dir: Path, work: Path, size: int) -> dict:
-    import pandas as pd
+def _rates_stage(ds) -> tuple[float, float]:
+    """(seconds of contacts + rates by school, seconds of the DuckDB GROUP BY floor on the contacts)."""
+    import duckdb
 
-    frame = pd.read_parquet(work / "contacts.parquet", columns=["school_id_occurrence", "ata"])
-    return {"rows": len(frame), "seconds": _groupby_floor(frame)}
+    from sro_analysis.metrics.rates import contacts, rates
 
-
-def _stage_stream_clean(raw_dir: Path, work: Path, size: int) -> dict:
-    from sro_analysis.stream import clean_streaming
-
-    out = work / "stream"
     start = time.perf_counter()
-    result = clean_streaming(raw_dir, out, chunk_rows=int(os.environ.get("SRO_BENCH_CHUNK_ROWS", 50_000)))
+    frame = contacts(ds)
+    rates(frame, by="school")
     seconds = time.perf_counter() - start
-    return {"rows": _raw_rows(raw_dir), "seconds": seconds,
-            "note": f"chunks of {result.chunk_rows:,} rows; unlinked tables + ledger as Parquet"}
-
-
-_SCALE_COLUMNS = ["incident_id", "subject_id", "eligible", "outcome_known", "ata", "ata_strict", "custody",
-                  "school_id_occurrence", "decided_by_officer_uid", "school_year", "is_assigned_sro"]
-
-
-def _stage_rates_scale(raw_dir: Path, work: Path, size: int) -> dict:
-    import numpy as np
-    import pandas as pd
-
-    from sro_analysis.metrics.rates import rates
-
-    base = pd.read_parquet(work / "contacts.parquet", columns=_SCALE_COLUMNS)
-    reps = int(np.ceil(RATES_SCALE_ROWS / len(base)))
-    frame = pd.concat([base] * reps, ignore_index=True).iloc[:RATES_SCALE_ROWS]
-    floor = _groupby_floor(frame)
+    con = duckdb.connect()
+    con.register("contacts", frame[["school_id_occurrence", "ata", "eligible"]])
     start = time.perf_counter()
-    rates(frame, measure="ata", by="school")
-    seconds = time.perf_counter() - start
-    return {"rows": len(frame), "seconds": seconds, "floor_seconds": floor,
-            "note": f"contacts of this size tiled x{reps}; floor in the same process"}
+    con.execute("SELECT school_id_occurrence, sum(CAST(ata AS INT)), count(*) FROM contacts WHERE eligible "
+                "GROUP BY 1").fetchall()
+    return seconds, time.perf_counter() - start
 
 
-def _stage_demo(raw_dir: Path, work: Path, size: int) -> dict:
-    """The `make demo` commands on the default synthetic release (generation included)."""
-    cli = [sys.executable, "-m", "sro_analysis.cli"]
-    demo = work / "demo"
-    steps = [("clean", [*cli, "clean", "--source", "synthetic", "--raw", str(demo / "raw"), "--out",
-                        str(demo / "interim"), "--quiet"])]
-    import importlib.util
+def measure_clean(raw_dir: Path, scheduler: str, with_rates: bool = True) -> dict:
+    """One clean of ``raw_dir`` in this process: seconds per step, peak MB, rates timings."""
+    from sro_analysis.clean import clean
 
-    if importlib.util.find_spec("sro_analysis.reports"):
-        steps.append(("report", [*cli, "report", "--dataset", str(demo / "interim"), "--out", str(demo / "reports"),
-                                 "--name", "Synthetic demo district", "--quiet"]))
-    if importlib.util.find_spec("sro_analysis.publish"):
-        steps.append(("publish", [*cli, "publish", "--dataset", str(demo / "interim"), "--out",
-                                  str(demo / "processed")]))
-    times, failed = [], []
-    env = dict(os.environ)
-    # The demo data are fictional; publish refuses to hash ids without a salt, so give it a throwaway one.
-    if not env.get("SRO_ANALYSIS_SALT") and not env.get("SRO_ANALYSIS_SALT_FILE"):
-        env["SRO_ANALYSIS_SALT"] = "sro-analysis-benchmark-demo"
-    start = time.perf_counter()
-    for name, cmd in steps:
-        t0 = time.perf_counter()
-        done = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        times.append(f"{name} {time.perf_counter() - t0:.1f}s")
-        if done.returncode:
-            failed.append(f"{name} failed: {(done.stderr or done.stdout).strip().splitlines()[-1:]}")
-    seconds = time.perf_counter() - start
-    import resource
+    cluster = client = None
+    if scheduler == "dask":
+        from distributed import Client, LocalCluster
 
-    # The commands ran in child processes: report the largest child's peak, not this process's.
-    child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    rows = _raw_rows_of(demo / "raw")
-    return {"rows": rows, "seconds": seconds, "note": "; ".join(times + failed), "child_peak_rss_mb": child_peak}
+        cluster = LocalCluster(n_workers=DASK_WORKERS, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    timings: dict[str, float] = {}
+    try:
+        with PeakMemory() as peak:
+            ds = clean("synthetic", raw_dir, progress=False, scheduler=client, timings=timings)
+            out = {"steps": {s: timings.get(s, 0.0) for s in STEPS}}
+            if with_rates:
+                out["rates"], out["rates_floor"] = _rates_stage(ds)
+    finally:
+        if client is not None:
+            client.close()
+            cluster.close()
+    out["peak_rss_mb"] = peak.mb
+    return out
 
 
-def _raw_rows_of(raw_dir: Path) -> int:
-    total = 0
-    for p in _raw_csvs(raw_dir):
-        with open(p, "rb") as fh:
-            total += max(0, sum(1 for _ in fh) - 1)
-    return total
+def measure_floor(raw_dir: Path, which: str) -> dict:
+    """A floor in this process: seconds and peak MB."""
+    with PeakMemory() as peak:
+        seconds = (duckdb_floor if which == "duckdb_floor" else parse_floor)(raw_dir)
+    return {"seconds": seconds, "peak_rss_mb": peak.mb}
 
 
-STAGES = {
-    "generate": _stage_generate, "parse_floor": _stage_parse_floor, "clean": _stage_clean, "link": _stage_link,
-    "finish": _stage_finish, "metrics": _stage_metrics, "groupby_floor": _stage_groupby_floor,
-    "stream_clean": _stage_stream_clean, "rates_scale": _stage_rates_scale, "demo": _stage_demo,
-}
+def _in_fresh_process(*args: str) -> dict:
+    done = subprocess.run([sys.executable, "-m", "sro_analysis.bench", *args], capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"benchmark step {args} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _stage_main(argv: Sequence[str]) -> None:
-    """``python -m sro_analysis.bench STAGE RAW_DIR WORK_DIR SIZE``: run one stage, print JSON."""
-    stage, raw_dir, work, size = argv[0], Path(argv[1]), Path(argv[2]), int(argv[3])
-    result = STAGES[stage](raw_dir, work, size)
-    result["peak_rss_mb"] = max(peak_rss_mb(), result.pop("child_peak_rss_mb", 0.0))
-    print("BENCH " + json.dumps(result), flush=True)
+# -- the table ------------------------------------------------------------------------------------
+def release(work: Path, size: int, seed: int = SEED) -> tuple[Path, int]:
+    """The synthetic release of about ``size`` raw rows under ``work`` (reused when present)."""
+    from sro_analysis import synthetic
+
+    raw = work / f"raw_{size}"
+    info_file = raw / "bench.json"
+    if info_file.exists():
+        return raw, json.loads(info_file.read_text())["raw_rows"]
+    n_incidents = max(1, int(round(size / synthetic.ROWS_PER_INCIDENT)))
+    info = synthetic.write_release(raw, n_incidents=n_incidents, seed=seed)
+    (raw / "bench.json").write_text(json.dumps({"raw_rows": info.total_rows, "n_incidents": n_incidents}))
+    return raw, info.total_rows
 
 
-# -- orchestration ------------------------------------------------------------------------------------
-def run_stage(stage: str, raw_dir: Path, work: Path, size: int) -> dict:
-    """Run one stage in a fresh interpreter; returns its measures (``error`` on failure)."""
-    env = dict(os.environ)
-    env.setdefault("PYTHONHASHSEED", "0")
-    done = subprocess.run([sys.executable, "-m", "sro_analysis.bench", stage, str(raw_dir), str(work), str(size)],
-                          capture_output=True, text=True, env=env)
-    for line in reversed(done.stdout.splitlines()):
-        if line.startswith("BENCH "):
-            return json.loads(line[len("BENCH "):])
-    tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-    return {"error": " | ".join(tail)[-300:]}
+def _row(size, raw_rows, scheduler, stage, seconds, peak, floor=None, parse=None) -> dict:
+    return {"size": size, "raw_rows": raw_rows, "scheduler": scheduler, "stage": stage, "seconds": seconds,
+            "rows_per_second": raw_rows / seconds if seconds else None, "floor_seconds": floor,
+            "ratio_to_floor": seconds / floor if floor else None, "parse_seconds": parse,
+            "ratio_to_parse": seconds / parse if parse else None, "peak_rss_mb": peak}
 
 
-def _stages_for(size: int, stages: Sequence[str]) -> list[str]:
-    if size > IN_MEMORY_LIMIT:
-        return [s for s in stages if s in ("generate", "parse_floor", "stream_clean")]
-    return [s for s in stages if s != "demo"]
-
-
-def _row(size, stage, result, floors: dict) -> dict:
-    rows, seconds = result.get("rows"), result.get("seconds")
-    floor_name = FLOORS.get(stage)
-    floor_s = result.get("floor_seconds") if stage == "rates_scale" else floors.get(floor_name)
-    if stage == "rates_scale":
-        floor_name = "groupby (same frame)"
-    ratio = (seconds / floor_s) if seconds is not None and floor_s else None
-    return {
-        "size": size, "stage": stage, "rows": rows,
-        "seconds": None if seconds is None else round(seconds, 3),
-        "rows_per_second": None if not seconds or rows is None else round(rows / seconds),
-        "peak_rss_mb": None if result.get("peak_rss_mb") is None else round(result["peak_rss_mb"], 1),
-        "floor": floor_name or "", "floor_seconds": None if floor_s is None else round(floor_s, 3),
-        "ratio_to_floor": None if ratio is None else round(ratio, 2),
-        "note": result.get("error") or result.get("note", ""),
-    }
+def measure_size(work: Path, size: int, schedulers: Sequence[str] = SCHEDULERS, with_rates: bool = True) -> list[dict]:
+    """Rows of the table for one size: the floors, then each scheduler's steps."""
+    raw, raw_rows = release(work, size)
+    floor = _in_fresh_process("floor", str(raw), "duckdb_floor")
+    parse = _in_fresh_process("floor", str(raw), "parse_floor")
+    rows = [_row(size, raw_rows, "-", "duckdb_floor", floor["seconds"], floor["peak_rss_mb"]),
+            _row(size, raw_rows, "-", "parse_floor", parse["seconds"], parse["peak_rss_mb"])]
+    f, p = floor["seconds"], parse["seconds"]
+    for scheduler in schedulers:
+        got = _in_fresh_process("clean", str(raw), scheduler, "rates" if with_rates else "no-rates")
+        peak = got["peak_rss_mb"]
+        steps = got["steps"]
+        rows += [_row(size, raw_rows, scheduler, s, steps[s], None, f, p) for s in STEPS]
+        rows.append(_row(size, raw_rows, scheduler, "link+validate", steps["link"] + steps["validate"], None, f, p))
+        rows.append(_row(size, raw_rows, scheduler, "clean", sum(steps.values()), peak, f, p))
+        if with_rates:
+            rows.append(_row(size, raw_rows, scheduler, "rates", got["rates"], None, got["rates_floor"]))
+    return rows
 
 
 def format_table(rows: list[dict]) -> str:
-    """Plain-text table of result rows (also what ``run`` returns)."""
-    def cell(v):
-        if v is None:
-            return "-"
-        if isinstance(v, float):
-            return f"{v:,.2f}"
-        if isinstance(v, int):
-            return f"{v:,}"
-        return str(v)
+    """The rows as a fixed-width text table (the columns of :data:`COLUMNS`)."""
+    def cell(value, column):
+        if value is None:
+            return ""
+        if column in ("seconds", "floor_seconds", "parse_seconds"):
+            return f"{value:.3f}"
+        if column in ("ratio_to_floor", "ratio_to_parse"):
+            return f"{value:.1f}x"
+        if column == "rows_per_second":
+            return f"{value:,.0f}"
+        if column == "peak_rss_mb":
+            return f"{value:,.0f}"
+        if isinstance(value, int):
+            return f"{value:,}"
+        return str(value)
 
-    shown = [c for c in COLUMNS]
-    cells = [[cell(r.get(c)) for c in shown] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c) for i, c in enumerate(shown)]
-    widths[-1] = len(shown[-1])  # the note is left unpadded
-    line = "  ".join(c.ljust(w) for c, w in zip(shown, widths))
-    out = [line, "-" * len(line)]
-    for row in cells:
-        out.append("  ".join(v.rjust(w) if i not in (1, 6, len(shown) - 1) else v.ljust(w)
-                             for i, (v, w) in enumerate(zip(row, widths))))
-    return "\n".join(out)
-
-
-def _write_csv(rows: list[dict], out_csv: Path) -> None:
-    import csv
-
-    out_csv.parent.mkdir(parents=True, exist_ok=True)
-    with open(out_csv, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(COLUMNS), lineterminator="\n")
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: ("" if r.get(k) is None else r[k]) for k in COLUMNS})
+    cells = [list(COLUMNS)] + [[cell(r[c], c) for c in COLUMNS] for r in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
+    return "\n".join("  ".join(v.rjust(w) for v, w in zip(line, widths)) for line in cells)
 
 
-def run(sizes: Sequence[int] = DEFAULT_SIZES, out_csv: Path = Path("benchmarks/results.csv"),
-        work_dir: Path | None = None, *, stages: Sequence[str] = ALL_STAGES, demo: bool = True,
-        log=None) -> str:
-    """Benchmark every stage at each size; write ``out_csv`` and return the table as text.
+def targets(rows: list[dict]) -> list[str]:
+    """Each target of issue 16 that the rows can speak to: met, or missed by how much.
 
-    Args:
-        sizes: raw data rows of the synthetic release (all files), e.g. ``[10_000, 1_000_000]``.
-        out_csv: results CSV (one row per size and stage).
-        work_dir: scratch folder (kept); default a temporary folder removed afterwards.
-        stages: subset of :data:`ALL_STAGES` to run.
-        demo: also time the demo (clean + report + publish) once.
-        log: callable receiving a line per finished stage (default: print to stderr).
-
-    Returns:
-        The results table as plain text.
+    Example:
+        >>> rows = [_row(10**6, 10**6, "in-process", "clean", 10.0, 900.0, 1.0, 0.5)]
+        >>> targets(rows)[0]
+        'clean <= 5x pyarrow parse at 1,000,000 rows (in-process): 20.0x, MISSED by 4.0x'
     """
-    log = log or (lambda line: print(line, file=sys.stderr, flush=True))
-    out_csv = Path(out_csv)
-    scratch = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="sro-bench-"))
-    rows: list[dict] = []
+    lines = []
+
+    def verdict(what, value, bound, unit="x"):
+        ok = value <= bound
+        how = "met" if ok else f"MISSED by {value / bound:.1f}x"
+        lines.append(f"{what}: {value:.1f}{unit}, {how}" if unit == "x" else f"{what}: {value:,.0f} {unit}, {how}")
+
+    for r in rows:
+        tag = f"{r['raw_rows']:,} rows ({r['scheduler']})"
+        if r["stage"] == "clean" and r["ratio_to_parse"] and r["size"] >= 10**6:
+            verdict(f"clean <= 5x pyarrow parse at {tag}", r["ratio_to_parse"], 5)
+        if r["stage"] == "link+validate" and r["ratio_to_parse"] and r["size"] >= 10**6:
+            verdict(f"link + finish <= 2x pyarrow parse at {tag}", r["ratio_to_parse"], 2)
+        if r["stage"] == "rates" and r["ratio_to_floor"] and r["size"] >= 10**6:
+            verdict(f"contacts + rates <= 2x DuckDB GROUP BY at {tag}", r["ratio_to_floor"], 2)
+        if r["stage"] == "clean" and r["peak_rss_mb"] and r["size"] >= 10**7:
+            verdict(f"peak memory <= 1.5 GB at {tag}", r["peak_rss_mb"], 1536, unit="MB")
+    return lines
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def run(sizes: Sequence[int] = DEFAULT_SIZES, *, schedulers: Sequence[str] = SCHEDULERS,
+        out_csv: Path | None = None, work_dir: Path | None = None, with_rates: bool = True) -> str:
+    """Measure every size and scheduler; returns the table and the target lines as text."""
+    unknown = set(schedulers) - set(SCHEDULERS)
+    if unknown:
+        raise ValueError(f"unknown scheduler(s) {sorted(unknown)}; choose from {SCHEDULERS}")
+    own = work_dir is None
+    work = Path(tempfile.mkdtemp(prefix="sro-bench-")) if own else Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
     try:
-        for size in sizes:
-            work = scratch / f"size_{size}"
-            raw = work / "raw"
-            if work.exists():
-                shutil.rmtree(work)
-            work.mkdir(parents=True)
-            floors: dict[str, float] = {}
-            chosen = _stages_for(size, stages)
-            if "rates_scale" in chosen and size != max(s for s in sizes if s <= IN_MEMORY_LIMIT):
-                chosen.remove("rates_scale")  # once, on the largest in-memory size
-            results: dict[str, dict] = {}
-            for stage in chosen:
-                results[stage] = result = run_stage(stage, raw, work, size)
-                if stage in ("parse_floor", "groupby_floor") and "seconds" in result:
-                    floors[stage] = result["seconds"]
-                log(f"[bench] size {size:,} {stage}: " + json.dumps(_row(size, stage, result, floors)))
-                _write_csv(rows + [_row(size, s, r, floors) for s, r in results.items()], out_csv)
-            # Ratios once every floor of this size is known (groupby_floor runs after metrics).
-            rows += [_row(size, s, r, floors) for s, r in results.items()]
-            for name in ("clean.pkl", "link.pkl"):
-                (work / name).unlink(missing_ok=True)
-        if demo and "demo" in stages:
-            work = scratch / "demo_run"
-            work.mkdir(parents=True, exist_ok=True)
-            rows.append(_row("demo", "demo", run_stage("demo", work, work, 0), {}))
-            log("[bench] demo: " + json.dumps(rows[-1]))
-            _write_csv(rows, out_csv)
+        rows = [r for size in sizes for r in measure_size(work, int(size), schedulers, with_rates)]
     finally:
-        if not work_dir:
-            shutil.rmtree(scratch, ignore_errors=True)
-    return format_table(rows) + f"\n\nresults written to {out_csv}"
+        if own:
+            import shutil
+
+            shutil.rmtree(work, ignore_errors=True)
+    if out_csv is not None:
+        write_csv(rows, Path(out_csv))
+    text = io.StringIO()
+    text.write(format_table(rows) + "\n")
+    lines = targets(rows)
+    if lines:
+        text.write("\ntargets (issue 16):\n" + "\n".join(f"  - {line}" for line in lines) + "\n")
+    return text.getvalue()
+
+
+def _main(argv: list[str]) -> None:
+    """``python -m sro_analysis.bench floor RAW WHICH | clean RAW SCHEDULER rates|no-rates``: one JSON line."""
+    kind, raw = argv[0], Path(argv[1])
+    if kind == "floor":
+        result = measure_floor(raw, argv[2])
+    else:
+        result = measure_clean(raw, argv[2], with_rates=argv[3] == "rates")
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":
-    _stage_main(sys.argv[1:])
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    _main(sys.argv[1:])

@@ -83,7 +83,6 @@ def clean(source, raw_dir, out_dir, mapping, roster, allow_unused, scheduler, wo
     from rich.console import Console
 
     from sro_analysis.clean import clean as clean_records
-    from sro_analysis.ledger import summarise
 
     # Off a terminal (CI logs, pipes) rich would squeeze tables to 80 columns: give them room.
     console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -101,7 +100,7 @@ def clean(source, raw_dir, out_dir, mapping, roster, allow_unused, scheduler, wo
         ds.save(out_dir)
     except (ValueError, KeyError, OSError) as exc:
         _fail(exc)
-    _print_clean_summary(console, ds, summarise(ds.ledger), out_dir)
+    _print_clean_summary(console, ds, ds.ledger_summary(), out_dir)
 
 
 def _chosen_sources(source: str, mapping) -> list | None:
@@ -273,14 +272,21 @@ def report(set_key, dataset_dir, out_dir, index_dir, name, min_n, quiet):
 
 
 @main.command()
-@click.option("--sizes", default="1e4,1e5,1e6", show_default=True, help="Comma-separated raw row counts (1e7 takes minutes).")
+@click.option("--sizes", default="1e5,1e6", show_default=True, help="Comma-separated raw row counts (1e7 takes minutes).")
+@click.option("--schedulers", default="in-process,dask", show_default=True,
+              help="Comma-separated: in-process, dask (a two-worker LocalCluster).")
 @click.option("--out", "out_csv", type=click.Path(path_type=Path), default=Path("benchmarks/results.csv"), show_default=True)
 @click.option("--work", "work_dir", type=click.Path(path_type=Path), default=None, help="Scratch folder (default: a temp folder).")
-def bench(sizes, out_csv, work_dir):
-    """Measure clean / link / metrics speed and memory against in-run floors (pyarrow parse, groupby)."""
+@click.option("--no-rates", is_flag=True, help="Skip timing contacts + rates on the cleaned Dataset.")
+def bench(sizes, schedulers, out_csv, work_dir, no_rates):
+    """Time clean() per step (rows/s, ratio to DuckDB and pyarrow floors, peak memory) at each size."""
     from sro_analysis import bench as bench_mod
 
-    table = bench_mod.run(sizes=[int(float(s)) for s in sizes.split(",")], out_csv=out_csv, work_dir=work_dir)
+    try:
+        table = bench_mod.run(sizes=[int(float(s)) for s in sizes.split(",")], out_csv=out_csv, work_dir=work_dir,
+                              schedulers=[s for s in schedulers.split(",") if s], with_rates=not no_rates)
+    except ValueError as exc:
+        _fail(exc)
     click.echo(table)
 
 

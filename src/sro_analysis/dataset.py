@@ -29,7 +29,7 @@ import pyarrow.parquet as parquet
 
 from sro_analysis import __version__
 from sro_analysis.atomic import atomic_directory, write_text_atomic
-from sro_analysis.ledger import summarise, unmapped_labels
+from sro_analysis.ledger import summarise, summarise_file, unmapped_labels
 from sro_analysis.schema.models import conform, empty_frame, validate
 from sro_analysis.schema.registry import CANONICAL_TABLES, table
 
@@ -49,6 +49,49 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Write a frame to Parquet with no wall-clock metadata, so equal frames give equal bytes."""
     arrow_table = pyarrow.Table.from_pandas(frame, preserve_index=False)
     parquet.write_table(arrow_table, path, compression="zstd", write_statistics=False)
+
+
+def write_query_parquet(con, query: str, path: Path, name: str, parameters: list | None = None,
+                        batch_rows: int = 500_000) -> int:
+    """Write the rows of a DuckDB query to Parquet in the registry types of table ``name``.
+
+    The rows go batch by batch (never all in memory), in the query's order, as row groups of
+    ``batch_rows`` rows with no wall-clock metadata: the same rows give the same bytes. Returns
+    the number of rows written.
+
+    Example:
+        >>> import duckdb, tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "ledger.parquet"
+        >>> con = duckdb.connect()
+        >>> write_query_parquet(con, "SELECT 'a.csv' AS source_file, 1 AS source_row, 'kept' AS status", path, "ledger")
+        1
+        >>> conform(pd.read_parquet(path), "ledger")["status"].tolist()
+        ['kept']
+    """
+    schema = pyarrow.Schema.from_pandas(empty_frame(name), preserve_index=False).remove_metadata()
+    relation = con.sql(query, params=parameters) if parameters else con.sql(query)
+    pending: list[pyarrow.Table] = []
+    written = 0
+    with parquet.ParquetWriter(path, schema, compression="zstd", write_statistics=False) as writer:
+        # DuckDB's batch sizes are its own; row groups of exactly batch_rows keep the bytes stable.
+        for batch in relation.to_arrow_reader(batch_rows):
+            pending.append(_in_schema(pyarrow.Table.from_batches([batch]), schema))
+            while sum(t.num_rows for t in pending) >= batch_rows:
+                block = pyarrow.concat_tables(pending)
+                writer.write_table(block.slice(0, batch_rows), row_group_size=batch_rows)
+                pending = [block.slice(batch_rows)]
+                written += batch_rows
+        rest = pyarrow.concat_tables(pending) if pending else None
+        if rest is not None and rest.num_rows:
+            writer.write_table(rest, row_group_size=batch_rows)
+            written += rest.num_rows
+    return written
+
+
+def _in_schema(got: pyarrow.Table, schema: pyarrow.Schema) -> pyarrow.Table:
+    columns = [got.column(f.name).cast(f.type) if f.name in got.column_names else pyarrow.nulls(got.num_rows, f.type)
+               for f in schema]
+    return pyarrow.Table.from_arrays(columns, schema=schema)
 
 
 class TableStore(MutableMapping):
@@ -114,20 +157,31 @@ class Dataset:
 
     def __init__(self, tables, ledger, provenance: dict | None = None, audits=None) -> None:
         self.tables = tables if isinstance(tables, TableStore) else TableStore(tables)
-        self._ledger = ledger
+        self._ledger = ledger  # a frame, or the Parquet file it is read from (kept: save copies it)
+        self._ledger_frame: pd.DataFrame | None = None
         self.provenance = provenance if provenance is not None else {}
         self.audits = audits if audits is not None else {}
 
     @property
     def ledger(self) -> pd.DataFrame:
-        """The row ledger (read from its Parquet file on first use)."""
-        if isinstance(self._ledger, Path):
-            self._ledger = conform(pd.read_parquet(self._ledger), "ledger")
-        return self._ledger
+        """The row ledger (read from its Parquet file on first use).
+
+        A ledger read from its file is saved by copying that file; to save a changed ledger,
+        assign it (``ds.ledger = frame``).
+        """
+        if not isinstance(self._ledger, Path):
+            return self._ledger
+        if self._ledger_frame is None:
+            self._ledger_frame = conform(pd.read_parquet(self._ledger), "ledger")
+        return self._ledger_frame
 
     @ledger.setter
     def ledger(self, frame: pd.DataFrame) -> None:
-        self._ledger = frame
+        self._ledger, self._ledger_frame = frame, None
+
+    def ledger_path(self) -> Path | None:
+        """The Parquet file behind the ledger (None when the ledger is only a frame in memory)."""
+        return self._ledger if isinstance(self._ledger, Path) else None
 
     @classmethod
     def empty(cls, **provenance) -> "Dataset":
@@ -158,7 +212,8 @@ class Dataset:
 
     def ledger_summary(self) -> pd.DataFrame:
         """Per raw file: rows, kept, merged, rejected (with reasons)."""
-        return summarise(self.ledger)
+        path = self.ledger_path()
+        return summarise_file(path) if path is not None and self._ledger_frame is None else summarise(self.ledger)
 
     def unmapped_labels(self) -> pd.DataFrame:
         """Labels no mapping knew: file, column, value, rows."""

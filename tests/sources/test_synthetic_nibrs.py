@@ -148,7 +148,7 @@ def test_parquet_dir_copies_out_the_same_ledger_and_tables(cleaned, tmp_path):
     out = tmp_path / "out"
     run = run_sources(rel.root, sources_for("nibrs"), work=tmp_path / "work", parameters={}, salt=None,
                       allow_unused=False, scheduler=None, memory_limit="1GB", progress=False, parquet_dir=out)
-    assert run.ledger.empty and run.tables == {}
+    assert run.ledger == out / "ledger.parquet" and run.tables == {}
     con = duckdb.connect()
     ledger = con.execute(f"SELECT * FROM '{out / 'ledger.parquet'}' ORDER BY source_file, source_row").df()
     assert ledger[["source_file", "source_row", "status", "reason"]].astype(str).values.tolist() == \

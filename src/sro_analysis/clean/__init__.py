@@ -39,6 +39,7 @@ import shutil
 import sys
 import tempfile
 import types
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +50,7 @@ from sro_analysis import __version__
 from sro_analysis.clean.declare import Col, Fact, Layout, Source
 from sro_analysis.clean.derive import DeriveContext, Derived
 from sro_analysis.clean.discover import CleanError, Inventory, UnusedFilesError, discover, unused_error
-from sro_analysis.clean.ledger_sql import assemble_ledger, build_ledger, layout_views, unused_file_rows
+from sro_analysis.clean.ledger_sql import assemble_ledger, layout_views, unused_file_rows
 from sro_analysis.clean.partitions import run_tasks
 from sro_analysis.clean.read import RawFileError
 from sro_analysis.clean.stage import StagedPart, StageTask
@@ -68,7 +69,7 @@ class CleanRun:
     inventory: Inventory
     parts: list[StagedPart]
     derived: dict[str, Derived]
-    ledger: pd.DataFrame
+    ledger: pd.DataFrame | Path
     tables: dict[str, pd.DataFrame]
 
 
@@ -98,12 +99,14 @@ class _Clock:
 
 def run_sources(raw_dir: Path, sources: list[Source], *, work: Path, parameters: dict, salt: str | None,
                 allow_unused: bool, scheduler, memory_limit: str, progress, timings: dict | None = None,
-                parquet_dir: Path | None = None) -> CleanRun:
+                ledger_to: Path | None = None, parquet_dir: Path | None = None) -> CleanRun:
     """Steps 1-4 of :func:`clean`: discover, stage, derive, account.
 
-    With ``parquet_dir``, the checked ledger and the derived tables are copied there by DuckDB
-    (``ledger.parquet``, ``<table>.parquet``; unconformed, in derivation order) instead of being
-    returned as frames (``ledger`` and ``tables`` are then empty): a run too large for memory
+    With ``ledger_to`` the ledger is written to that Parquet file (never whole in memory) and
+    ``CleanRun.ledger`` is the path; otherwise it is a frame. With ``parquet_dir``, the derived
+    tables are also copied there by DuckDB (``<table>.parquet``; unconformed, in derivation order)
+    instead of being returned as frames (``tables`` is then empty), and the ledger goes to
+    ``parquet_dir/ledger.parquet`` unless ``ledger_to`` says otherwise: a run too large for memory
     (a national NIBRS year) stays within the DuckDB memory limit, spilling to ``work``.
     """
     from sro_analysis.progress import progress_bar
@@ -133,29 +136,31 @@ def run_sources(raw_dir: Path, sources: list[Source], *, work: Path, parameters:
             derived[source.name] = source.derive(ctx)
         clock.lap("derive")
         extra = unused_file_rows(inventory) if allow_unused else None
+        if parquet_dir is not None:
+            Path(parquet_dir).mkdir(parents=True, exist_ok=True)
+            ledger_to = ledger_to if ledger_to is not None else Path(parquet_dir) / "ledger.parquet"
+        ledger = assemble_ledger(con, parts, derived, extra, out=ledger_to)
         if parquet_dir is None:
-            ledger = assemble_ledger(con, parts, derived, extra)
             tables = _canonical_tables(con, derived)
         else:
-            ledger, tables = pd.DataFrame(), {}
-            _copy_out(con, build_ledger(con, parts, derived, extra), derived, Path(parquet_dir))
+            tables = {}
+            _copy_tables(con, derived, Path(parquet_dir))
         clock.lap("account")
     finally:
         con.close()
     return CleanRun(inventory, parts, derived, ledger, tables)
 
 
-def _copy_out(con, ledger: str, derived: dict[str, Derived], out: Path) -> None:
-    """DuckDB ``COPY`` of the ledger and of every derived table (relations only) to Parquet files."""
+def _copy_tables(con, derived: dict[str, Derived], out: Path) -> None:
+    """DuckDB ``COPY`` of every derived table (relations only) to ``out/<table>.parquet``."""
     from sro_analysis.clean.sql import literal
 
-    out.mkdir(parents=True, exist_ok=True)
-    relations = {"ledger": ledger}
+    relations: dict[str, str] = {}
     for result in derived.values():
         for name, value in result.tables.items():
-            if not isinstance(value, str) or name in relations:
-                raise CleanError(f"parquet_dir: table {name!r} is a frame or comes from two sources; "
-                                 "only one DuckDB relation per table can be copied out")
+            if not isinstance(value, str) or name in relations or name == "ledger":
+                raise CleanError(f"parquet_dir: table {name!r} is a frame, comes from two sources or is "
+                                 "named ledger; only one DuckDB relation per table can be copied out")
             relations[name] = value
     for name, relation in relations.items():
         con.execute(f"COPY (SELECT * FROM {relation}) TO {literal(str(out / f'{name}.parquet'))} (FORMAT parquet)")
@@ -232,7 +237,8 @@ def clean(
         allow_unused: go on when a data file is read by no layout (its rows are rejected
             ``file_not_used``) instead of stopping.
         scheduler: a Dask scheduler address (``tcp://host:8786``) or Client: stage files as tasks.
-        work_dir: folder for the Parquet parts and DuckDB spill (default: a temporary folder).
+        work_dir: folder for the Parquet parts and DuckDB spill (default: a temporary folder, removed
+            after the run); with it given, the Dataset's ledger file is `work_dir/dataset/ledger.parquet`.
         memory_limit: DuckDB memory limit of the derivation step.
         timings: a dict to receive wall-clock seconds per step (discover, stage, derive, account,
             link, validate): what ``sro-analysis bench`` reports.
@@ -247,17 +253,29 @@ def clean(
     sources = sources if sources is not None else sources_for(source)
     own_work = work_dir is None
     work = Path(tempfile.mkdtemp(prefix="sro-clean-")) if own_work else Path(work_dir)
+    # The Dataset's own files (its ledger): kept after the work folder goes, removed with the Dataset.
+    store = Path(tempfile.mkdtemp(prefix="sro-dataset-")) if own_work else work / "dataset"
+    store.mkdir(parents=True, exist_ok=True)
     try:
-        run = run_sources(raw_dir, sources, work=work, parameters=parameters,
-                          salt=os.environ.get("SRO_ANALYSIS_SALT"), allow_unused=allow_unused,
-                          scheduler=scheduler, memory_limit=memory_limit, progress=progress, timings=timings)
-    finally:
+        try:
+            run = run_sources(raw_dir, sources, work=work, parameters=parameters,
+                              salt=os.environ.get("SRO_ANALYSIS_SALT"), allow_unused=allow_unused,
+                              scheduler=scheduler, memory_limit=memory_limit, progress=progress, timings=timings,
+                              ledger_to=store / "ledger.parquet")
+        finally:
+            if own_work:
+                shutil.rmtree(work, ignore_errors=True)
+        provenance = _provenance(source, raw_dir, run, parameters, roster)
+        audits = {name: frame for d in run.derived.values() for name, frame in d.audits.items()}
+        ds = finish_dataset(run.tables, run.ledger, provenance, audits, parameters=parameters, roster=roster,
+                            timings=timings)
+    except BaseException:
         if own_work:
-            shutil.rmtree(work, ignore_errors=True)
-    provenance = _provenance(source, raw_dir, run, parameters, roster)
-    audits = {name: frame for d in run.derived.values() for name, frame in d.audits.items()}
-    return finish_dataset(run.tables, run.ledger, provenance, audits, parameters=parameters, roster=roster,
-                          timings=timings)
+            shutil.rmtree(store, ignore_errors=True)
+        raise
+    if own_work:
+        weakref.finalize(ds, shutil.rmtree, store, True)
+    return ds
 
 
 class _CallableModule(types.ModuleType):

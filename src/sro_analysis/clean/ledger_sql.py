@@ -21,6 +21,10 @@ Example:
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
 import pandas as pd
 
 from sro_analysis.clean.check import column_rule, sql_type
@@ -29,6 +33,7 @@ from sro_analysis.clean.discover import CleanError, Inventory
 from sro_analysis.clean.read import read_sheet
 from sro_analysis.clean.sql import ident, literal
 from sro_analysis.clean.stage import StagedPart
+from sro_analysis.dataset import write_query_parquet
 
 _FLAG_COLUMNS = ("flag_reason", "flag_column", "flag_value", "flag_message")
 
@@ -115,18 +120,13 @@ def unused_file_rows(inventory: Inventory) -> pd.DataFrame:
 
 
 def assemble_ledger(con, parts: list[StagedPart], derived: dict[str, Derived],
-                    unused: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The run's ledger (one row per raw data row), checked; see the module docstring."""
-    build_ledger(con, parts, derived, unused)
-    return con.execute("SELECT * FROM ledger ORDER BY source_file, source_row").df()
+                    unused: pd.DataFrame | None = None, *, out: Path | None = None) -> pd.DataFrame | Path:
+    """The run's ledger (one row per raw data row), checked; see the module docstring.
 
-
-def build_ledger(con, parts: list[StagedPart], derived: dict[str, Derived],
-                 unused: pd.DataFrame | None = None) -> str:
-    """The checks of :func:`assemble_ledger`, leaving the ledger in DuckDB table ``ledger`` (returned).
-
-    For runs too large to hold the ledger in memory: the caller copies it out with DuckDB
-    (``COPY ledger TO '...parquet'``), which spills instead of materialising a frame.
+    With ``out``, the ledger is written to that Parquet file from DuckDB (sorted by file and
+    row, in the registry's types, never as a whole in memory) and the path is returned; otherwise
+    it is returned as a frame. The one way a ledger leaves DuckDB for a file: :func:`~sro_analysis.clean.clean`
+    (the Dataset's ledger) and ``run_sources(parquet_dir=)`` (a national NIBRS year) both come here.
     """
     _derived_fates(con, derived)
     _check_derivations(con, parts)
@@ -158,7 +158,68 @@ def build_ledger(con, parts: list[StagedPart], derived: dict[str, Derived],
         UNION ALL
         SELECT {select} FROM unused_rows""")
     _check_files(con, parts, unused)
-    return "ledger"
+    if out is not None:
+        write_query_parquet(con, _ORDERED, out, "ledger")
+        return out
+    return con.execute(_ORDERED).df()
+
+
+_ORDERED = "SELECT * FROM ledger ORDER BY source_file, source_row"
+
+
+class LedgerFile:
+    """A ledger held in a Parquet file, changed in DuckDB: what linkage remaps on large runs.
+
+    It has the :meth:`~sro_analysis.ledger.Ledger.remap` of the in-memory ledger, so linkage
+    takes either; the rows never enter pandas.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from sro_analysis.dataset import write_parquet
+        >>> from sro_analysis.schema.models import conform
+        >>> path = Path(tempfile.mkdtemp()) / "ledger.parquet"
+        >>> write_parquet(conform(pd.DataFrame({"source_file": ["a.csv"] * 2, "source_row": [1, 2], "status": "kept",
+        ...     "table": "incidents", "record_id": ["inc-1", "inc-2"]}), "ledger"), path)
+        >>> LedgerFile(path).remap("incidents", {"inc-2": "inc-1"}, "same_incident", "seen twice")
+        1
+        >>> pd.read_parquet(path)[["status", "record_id"]].values.tolist()
+        [['kept', 'inc-1'], ['merged', 'inc-1']]
+    """
+
+    def __init__(self, path: Path, memory_limit: str = "1GB") -> None:
+        self.path, self.memory_limit = Path(path), memory_limit
+
+    def remap(self, table: str, mapping: Mapping[str, str], reason: str, message: str) -> int:
+        """Kept rows of ``table`` whose record merged into another become merges into it; returns how many."""
+        if not mapping:
+            return 0
+        import duckdb
+
+        spill = self.path.parent / "spill"
+        spill.mkdir(exist_ok=True)
+        con = duckdb.connect(config={"memory_limit": self.memory_limit, "temp_directory": str(spill),
+                                     "preserve_insertion_order": True})
+        try:
+            con.register("remap", pd.DataFrame({"old": list(mapping), "new": list(mapping.values())}, dtype="string"))
+            source = f"read_parquet({literal(str(self.path))})"
+            con.execute(f"""CREATE TEMP VIEW remapped AS SELECT l.source_file, l.source_row,
+                    CASE WHEN m.old IS NULL THEN l.status ELSE 'merged' END AS status, l."table",
+                    coalesce(m.new, l.record_id) AS record_id,
+                    CASE WHEN m.old IS NULL THEN l.reason ELSE {literal(reason)} END AS reason,
+                    CASE WHEN m.old IS NULL THEN l.message ELSE {literal(message)} END AS message,
+                    l."column", l.value, m.old IS NOT NULL AS hit
+                FROM {source} l LEFT JOIN remap m
+                    ON l."table" = {literal(table)} AND l.status = 'kept' AND l.record_id = m.old""")
+            (hits,) = con.execute("SELECT count(*) FROM remapped WHERE hit").fetchall()[0]
+            if hits:
+                fresh = self.path.with_suffix(".remapped.parquet")
+                write_query_parquet(con, "SELECT * EXCLUDE (hit) FROM remapped ORDER BY source_file, source_row",
+                                    fresh, "ledger")
+                os.replace(fresh, self.path)
+        finally:
+            con.close()
+        return int(hits)
 
 
 def _check_files(con, parts: list[StagedPart], unused: pd.DataFrame | None) -> None:

@@ -142,3 +142,24 @@ def outcome_problems(con, relation: str) -> list[str]:
         if n:
             problems.append(f"{rule}: {n} row(s), e.g. {', '.join(ids)}")
     return problems
+
+
+def dataset_problems(con, relations: dict[str, str]) -> list[str]:
+    """Every registry, primary-key, foreign-key and outcome problem of the tables in ``relations``.
+
+    ``relations`` maps registered table names (the canonical tables, ``ledger``) to relations;
+    this is what :meth:`~sro_analysis.dataset.Dataset.validate` checks, without pandas.
+
+    Example:
+        >>> import duckdb, pandas as pd
+        >>> from sro_analysis.schema.models import empty_frame
+        >>> con = duckdb.connect()
+        >>> _ = con.register("o", empty_frame("outcomes"))
+        >>> dataset_problems(con, {"outcomes": "o"})
+        []
+    """
+    problems = [p for name, relation in relations.items() for p in table_problems(con, relation, name)]
+    problems += foreign_key_problems(con, relations)
+    if "outcomes" in relations:
+        problems += outcome_problems(con, relations["outcomes"])
+    return problems
